@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Regenerates the TypeScript types for the CRI v1 API (src/cri/gen/) from
 # proto/runtime/v1/api.proto. The output is committed so builds need no codegen.
+# Usage: scripts/gen-cri-types.sh [OUT_DIR]   (default src/cri/gen; tests pass
+# a temp dir to check that the committed output is up to date)
 # The options must match the runtime loader options in src/cri/proto.ts.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# An explicit OUT_DIR is relative to the caller's cwd, the default to the repo.
+out_dir="$(realpath -m "${1:-$repo_root/src/cri/gen}")"
 cd "$repo_root"
 
-out_dir=src/cri/gen
 gen=node_modules/.bin/proto-loader-gen-types
 [[ -x "$gen" ]] || { echo "missing $gen; run npm install" >&2; exit 1; }
 
