@@ -42,7 +42,8 @@ export function writeFileAtomicSync(target: string, data: string | Uint8Array, m
   const tmp = tempName(target);
   const fd = openSync(tmp, 'w', mode);
   try {
-    writeSync(fd, data);
+    if (typeof data === "string") writeSync(fd, data);
+    else writeSync(fd, data);
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Build the N-API addon (native/berth_sys.c) with the node-gyp that ships with npm.
+set -euo pipefail
+cd "$(dirname "$0")/../native"
+gyp=${npm_config_node_gyp:-}
+if [ -z "$gyp" ] || [ ! -f "$gyp" ]; then
+  npm_root=$(npm root -g 2>/dev/null || true)
+  for c in "$npm_root/npm/node_modules/node-gyp/bin/node-gyp.js" /usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js /usr/local/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js; do
+    [ -f "$c" ] && { gyp=$c; break; }
+  done
+fi
+[ -n "$gyp" ] || { echo "build-native: node-gyp not found (it ships with npm)" >&2; exit 1; }
+# Rebuild only when the source changed.
+if [ -f build/Release/berth_sys.node ] && [ build/Release/berth_sys.node -nt berth_sys.c ] && [ build/Release/berth_sys.node -nt binding.gyp ]; then exit 0; fi
+node "$gyp" rebuild --loglevel=warn

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set up everything (scripts/setup.sh), then run every test: type check, unit, integration.
+# Integration tests need root: they start real registries, berthd, runc, conmon and CNI plugins,
+# each in its own temp dirs, and stop exactly what they started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "test: run as root (integration tests mount, create namespaces and run containers)" >&2; exit 1; }
+scripts/setup.sh
+npm run typecheck
+# One runner, one closing summary: unit tests and integration tests together, files one at a time
+# (integration tests share the host's mount table and network).
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec \
+  'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts'

@@ -1,0 +1,45 @@
+// The CRI gRPC server on a unix socket.
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { logger } from '../util/log';
+import { ImageService, RuntimeService, type ImageServiceHandlers, type RuntimeServiceHandlers } from './proto';
+import { handlersFor, type UnaryImpl } from './rpc';
+
+const log = logger('cri');
+
+/** The kubelet sends up to 16 MiB; match it. */
+const MAX_MESSAGE = 16 * 1024 * 1024;
+
+export interface CriServer {
+  close(): Promise<void>;
+}
+
+export async function startCriServer(
+  socketPath: string,
+  runtime: Record<string, UnaryImpl<any, any>>,
+  image: Record<string, UnaryImpl<any, any>>,
+): Promise<CriServer> {
+  const server = new Server({ 'grpc.max_receive_message_length': MAX_MESSAGE, 'grpc.max_send_message_length': MAX_MESSAGE });
+  server.addService(RuntimeService, handlersFor<RuntimeServiceHandlers>(RuntimeService, runtime));
+  server.addService(ImageService, handlersFor<ImageServiceHandlers>(ImageService, image));
+  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o711 });
+  // A socket file left by a previous (killed) daemon would make bind fail.
+  rmSync(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix://${socketPath}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  );
+  chmodSync(socketPath, 0o660);
+  log.info({ socket: socketPath }, 'CRI server listening');
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(() => server.forceShutdown(), 5000);
+        server.tryShutdown(() => {
+          clearTimeout(t);
+          rmSync(socketPath, { force: true });
+          resolve();
+        });
+      }),
+  };
+}
