@@ -149,6 +149,8 @@ export class PodNetwork {
   async reconcileNetworks(knownPodIds: Iterable<string>): Promise<ReconcileReport> {
     const known = new Set(knownPodIds);
     const report: ReconcileReport = { detached: [], unpinned: [], failures: [] };
+    // A pod whose DEL failed keeps its netns, so a later retry can still clean up inside it.
+    const keep = new Set<string>();
     for (const id of await this.driver.attachedIds()) {
       if (known.has(id)) continue;
       try {
@@ -156,10 +158,11 @@ export class PodNetwork {
         report.detached.push(id);
       } catch (e) {
         report.failures.push({ podId: id, error: (e as Error).message });
+        keep.add(id);
       }
     }
     for (const pinned of await listPinned(this.opts.nsDir)) {
-      if (known.has(pinned.podId)) continue;
+      if (known.has(pinned.podId) || keep.has(pinned.podId)) continue;
       try {
         await unpinNamespaces(this.opts.nsDir, pinned.podId);
         report.unpinned.push(pinned.podId);
