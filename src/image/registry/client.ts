@@ -105,6 +105,8 @@ const RETRYABLE_CODES = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
 ]);
+/** OpenSSL verification codes and TLS-layer failures (e.g. https spoken to a plain-http server). */
+const TLS_ERROR_CODE = /CERT|SSL|TLS|UNABLE_TO_|SIGNATURE|ISSUER|SELF_SIGNED|ALTNAME|EPROTO/;
 const TLS_HINT = 'configure `ca` (or `skip_verify`) for this host in hosts.toml';
 
 function errCode(e: unknown): string | undefined {
@@ -656,7 +658,7 @@ export class RegistryClient {
     }
     const code = errCode(e);
     const msg = errorMessage(e);
-    if (code && (/CERT|SSL|TLS/.test(code) || code === 'EPROTO')) {
+    if (code && TLS_ERROR_CODE.test(code)) {
       return new BerthError('unavailable', `${what}: TLS connection to ${ep.url} failed: ${msg} (${code}); ${TLS_HINT}`, { ...ctx, code }, { cause: e });
     }
     return new BerthError('unavailable', `${what}: request to ${host} failed: ${msg}${code ? ` (${code})` : ''}`, { ...ctx, code }, { cause: e });
