@@ -1,0 +1,268 @@
+// Driver for the OCI runtime binary (runc; crun takes the same commands and flags).
+// Container creation goes through conmon (conmon.ts), which runs `<runtime> create` itself;
+// this module covers every other lifecycle command.
+import { execFile, spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import { tmpdir, constants as osConstants } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { BerthError, deadlineExceeded, failedPrecondition, internal, invalidArgument, notFound, unavailable } from '../util/errors';
+import { logger } from '../util/log';
+import type { OciLinuxResources } from './runtime-spec';
+
+const log = logger('oci-runtime');
+
+export interface OciRuntimeOptions {
+  /** Absolute path of the runtime binary, e.g. /usr/sbin/runc. */
+  path: string;
+  /** The runtime's state directory (`--root`). */
+  root: string;
+  /** Pass `--systemd-cgroup` (containers whose cgroupsPath is `slice:prefix:name`). */
+  systemdCgroup?: boolean;
+  /** Per-command timeout; default 30 s. */
+  timeoutMs?: number;
+}
+
+export type RuntimeStatus = 'creating' | 'created' | 'running' | 'stopped' | 'paused' | 'pausing';
+
+/** `runc state` output (also the elements of `runc list --format json`). */
+export interface RuntimeState {
+  ociVersion: string;
+  id: string;
+  /** 0 once the container has stopped. */
+  pid: number;
+  status: RuntimeStatus;
+  bundle: string;
+  rootfs?: string;
+  created?: string;
+  annotations?: Record<string, string>;
+  owner?: string;
+}
+
+const MAX_OUTPUT = 4 << 20;
+
+export class OciRuntime {
+  readonly path: string;
+  readonly root: string;
+  readonly systemdCgroup: boolean;
+  private readonly timeoutMs: number;
+
+  constructor(opts: OciRuntimeOptions) {
+    this.path = opts.path;
+    this.root = opts.root;
+    this.systemdCgroup = opts.systemdCgroup === true;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  /** Global flags, in the form conmon forwards with --runtime-arg. */
+  globalArgs(): string[] {
+    return [`--root=${this.root}`, ...(this.systemdCgroup ? ['--systemd-cgroup'] : [])];
+  }
+
+  async start(id: string): Promise<void> {
+    await this.run(['start', id], id);
+  }
+
+  async state(id: string): Promise<RuntimeState> {
+    const out = await this.run(['state', id], id);
+    return parseJson<RuntimeState>(out, id);
+  }
+
+  /** Sends `signal` (name like SIGTERM or number) to the init process, or to all with `all`. */
+  async kill(id: string, signal: string | number = 'SIGTERM', all = false): Promise<void> {
+    await this.run(['kill', ...(all ? ['--all'] : []), id, String(signal)], id);
+  }
+
+  async delete(id: string, force = false): Promise<void> {
+    await this.run(['delete', ...(force ? ['--force'] : []), id], id);
+  }
+
+  async list(): Promise<RuntimeState[]> {
+    const out = await this.run(['list', '--format', 'json']);
+    return parseJson<RuntimeState[] | null>(out) ?? [];
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.run(['pause', id], id);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.run(['resume', id], id);
+  }
+
+  /** Applies new cgroup limits to a running container. */
+  async update(id: string, resources: OciLinuxResources): Promise<void> {
+    const file = join(tmpdir(), `berth-resources-${id.slice(0, 32)}-${randomBytes(6).toString('hex')}.json`);
+    await fsp.writeFile(file, JSON.stringify(resources), { mode: 0o600 });
+    try {
+      await this.run(['update', '--resources', file, id], id);
+    } finally {
+      await fsp.rm(file, { force: true });
+    }
+  }
+
+  /**
+   * Runs `args` in the running container and waits for it (CRI ExecSync), with `runc exec`
+   * directly: the process inherits the container's process settings (user, env, caps, cwd).
+   * On timeout the exec'd process (by its host PID) and runc's process group are SIGKILLed.
+   * stdout/stderr are each kept up to `maxOutputBytes` (default 16 MiB); the rest is dropped.
+   */
+  async execSync(id: string, args: string[], opts: ExecSyncOptions = {}): Promise<ExecSyncResult> {
+    if (args.length === 0) throw invalidArgument('exec needs a command', { container: id });
+    const tag = `${id.slice(0, 32)}-${randomBytes(6).toString('hex')}`;
+    const pidFile = join(tmpdir(), `berth-exec-${tag}.pid`);
+    const logFile = join(tmpdir(), `berth-exec-${tag}.log`);
+    const limit = opts.maxOutputBytes ?? 16 << 20;
+    const argv = [...this.globalArgs(), `--log=${logFile}`, '--log-format=json', 'exec', '--pid-file', pidFile, id, ...args];
+    const ctx = { runtime: this.path, command: 'exec', container: id };
+    try {
+      const child = spawn(this.path, argv, { detached: true, stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      const stdout = new BoundedBuffer(limit);
+      const stderr = new BoundedBuffer(limit);
+      child.stdout!.on('data', (b: Buffer) => stdout.push(b));
+      child.stderr!.on('data', (b: Buffer) => stderr.push(b));
+      if (opts.input) child.stdin!.end(opts.input);
+      let timedOut = false;
+      let killing: Promise<void> | undefined;
+      const timer =
+        opts.timeoutMs && opts.timeoutMs > 0
+          ? setTimeout(() => {
+              timedOut = true;
+              killing = killExec(pidFile, child.pid);
+            }, opts.timeoutMs)
+          : undefined;
+      const code = await new Promise<number>((resolve, reject) => {
+        child.once('error', (e) => reject(unavailable(`OCI runtime ${this.path} cannot run: ${e.message}`, ctx, e)));
+        child.once('close', (c, sig) => resolve(c ?? 128 + signalNumber(sig)));
+      }).finally(() => clearTimeout(timer));
+      await killing;
+      if (!timedOut) {
+        const runtimeError = await readRuntimeLogErrors(logFile);
+        if (runtimeError) throw classify(`exec: ${runtimeError}`, ctx);
+      }
+      return { exitCode: code, stdout: stdout.value(), stderr: stderr.value(), timedOut };
+    } finally {
+      await fsp.rm(pidFile, { force: true });
+      await fsp.rm(logFile, { force: true });
+    }
+  }
+
+  private run(args: string[], id?: string): Promise<string> {
+    const argv = [...this.globalArgs(), ...args];
+    const ctx = { runtime: this.path, command: args[0], ...(id ? { container: id } : {}) };
+    return new Promise((resolve, reject) => {
+      execFile(
+        this.path,
+        argv,
+        { timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT, encoding: 'utf8' },
+        (err, stdout, stderr) => {
+          if (!err) return resolve(stdout);
+          const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string; code?: string | number };
+          if (e.code === 'ENOENT') return reject(unavailable(`OCI runtime ${this.path} not found`, ctx, err));
+          if (e.killed && e.signal === 'SIGKILL') {
+            return reject(deadlineExceeded(`${args[0]} timed out after ${this.timeoutMs} ms`, ctx));
+          }
+          const message = runtimeMessage(stderr) || e.message;
+          log.debug({ ...ctx, message }, 'runtime command failed');
+          reject(classify(`${args[0]}: ${message}`, ctx));
+        },
+      );
+    });
+  }
+}
+
+export interface ExecSyncOptions {
+  /** Kill the process after this long; 0/undefined = no timeout. */
+  timeoutMs?: number;
+  maxOutputBytes?: number;
+  /** Written to the process's stdin, which is then closed. */
+  input?: Buffer | string;
+}
+
+export interface ExecSyncResult {
+  /** The process's exit code (128+signal when killed). */
+  exitCode: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  timedOut: boolean;
+}
+
+class BoundedBuffer {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly limit: number) {}
+  push(b: Buffer): void {
+    const room = this.limit - this.size;
+    if (room <= 0) return;
+    const part = b.length > room ? b.subarray(0, room) : b;
+    this.chunks.push(part);
+    this.size += part.length;
+  }
+  value(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+function signalNumber(sig: NodeJS.Signals | null): number {
+  return sig ? (osConstants.signals[sig] ?? 0) : 0;
+}
+
+async function killExec(pidFile: string, runtimePid: number | undefined): Promise<void> {
+  const pid = Number((await fsp.readFile(pidFile, 'utf8').catch(() => '')).trim());
+  if (Number.isInteger(pid) && pid > 0) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already exited
+    }
+  }
+  if (runtimePid) {
+    try {
+      process.kill(-runtimePid, 'SIGKILL'); // runc runs in its own process group (detached)
+    } catch {
+      // already exited
+    }
+  }
+}
+
+/** Error messages runc wrote to its JSON log (`--log-format=json`). */
+async function readRuntimeLogErrors(file: string): Promise<string> {
+  const text = await fsp.readFile(file, 'utf8').catch(() => '');
+  const errors: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string };
+      if ((entry.level === 'error' || entry.level === 'fatal') && entry.msg) errors.push(entry.msg);
+    } catch {
+      // not JSON (crun writes plain text): ignore
+    }
+  }
+  return errors.join('; ');
+}
+
+/** The error text from runc/crun stderr (runc: `time=... level=error msg="..."`, crun: plain). */
+export function runtimeMessage(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const msgs = lines.map((l) => {
+    const m = /\bmsg="((?:[^"\\]|\\.)*)"/.exec(l);
+    return m ? m[1].replace(/\\"/g, '"').replace(/\\\\/g, '\\') : l;
+  });
+  return msgs.join('; ');
+}
+
+function classify(message: string, ctx: Record<string, unknown>): BerthError {
+  if (/does not exist|not found|no such container/i.test(message)) return notFound(message, ctx);
+  if (/not running|is stopped|stopped container|not paused|is paused|container .* is not/i.test(message)) {
+    return failedPrecondition(message, ctx);
+  }
+  return internal(message, ctx);
+}
+
+function parseJson<T>(text: string, id?: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw internal('unparseable output from the OCI runtime', { container: id, output: text.slice(0, 200) }, e);
+  }
+}
