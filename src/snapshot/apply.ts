@@ -72,8 +72,12 @@ const XATTR_ALLOWED = /^(security|user|trusted)\./;
 type EntryHeader = Omit<Header, 'pax'> & { pax?: Record<string, string> | null };
 
 /** The entry body: a streamx Readable (async-iterable, resumable). */
-interface EntryStream extends AsyncIterable<Buffer> {
+interface EntryStream {
   resume(): unknown;
+  destroy(err?: Error): unknown;
+  on(event: 'data', fn: (chunk: Buffer) => void): unknown;
+  on(event: 'end', fn: () => void): unknown;
+  on(event: 'error', fn: (err: Error) => void): unknown;
 }
 
 export async function applyLayer(tar: Readable, dest: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
@@ -169,6 +173,8 @@ export function parsePaxXattrs(buf: Buffer): Map<string, Buffer> {
 
 /** Cleans a tar path to a dest-relative one ('' = dest itself); rejects climbing above the root. */
 export function cleanEntryPath(name: string): string | null {
+  // Fast path for the common already-clean relative name (no '.', '..' or empty components).
+  if (name !== '' && !NEEDS_CLEANING.test(name)) return name;
   let p = posix.normalize(name.replace(/^\/+/, ''));
   p = p.replace(/\/+$/, '');
   if (p === '.' || p === '') return '';
@@ -176,17 +182,14 @@ export function cleanEntryPath(name: string): string | null {
   return p;
 }
 
+const NEEDS_CLEANING = /(^|\/)\.{0,2}(\/|$)|^\//;
+
 function isErrno(e: unknown, code: string): boolean {
   return (e as NodeJS.ErrnoException | undefined)?.code === code;
 }
 
 function lstatOrNull(p: string): Stats | null {
-  try {
-    return lstatSync(p);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return null;
-    throw e;
-  }
+  return lstatSync(p, { throwIfNoEntry: false }) ?? null;
 }
 
 interface DirTimes {
@@ -375,6 +378,20 @@ class LayerWriter {
     return 'clear';
   }
 
+  /**
+   * Runs a create call that fails with EEXIST if something is at `real`; on EEXIST removes it and
+   * retries once. Cheaper than an lstat before every create (most paths are new).
+   */
+  private createExclusive<T>(real: string, create: () => T): T {
+    try {
+      return create();
+    } catch (e) {
+      if (!isErrno(e, 'EEXIST')) throw e;
+    }
+    this.clear(real, false);
+    return create();
+  }
+
   /** Drops cached knowledge about `real` and everything below it (it was just removed). */
   private forget(real: string): void {
     const prefix = `${real}/`;
@@ -404,7 +421,14 @@ class LayerWriter {
   private directory(h: EntryHeader, rel: string, xattrs: Map<string, Buffer>): void {
     const real = rel === '' ? '' : this.target(h, rel);
     const p = this.abs(real);
-    if (real !== '' && this.clear(real, true) === 'clear') mkdirSync(p, 0o700);
+    if (real !== '' && !this.knownDirs.has(real)) {
+      try {
+        mkdirSync(p, 0o700);
+      } catch (e) {
+        if (!isErrno(e, 'EEXIST')) throw e;
+        if (this.clear(real, true) === 'clear') mkdirSync(p, 0o700);
+      }
+    }
     this.knownDirs.add(real);
     lchownSync(p, this.uid(h), this.gid(h));
     chmodSync(p, (h.mode ?? 0o755) & 0o7777);
@@ -415,15 +439,22 @@ class LayerWriter {
 
   private async file(h: EntryHeader, rel: string, stream: EntryStream, xattrs: Map<string, Buffer>): Promise<void> {
     const real = this.target(h, rel);
-    this.clear(real, false);
     const p = this.abs(real);
-    const fd = openSync(p, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
+    const fd = this.createExclusive(real, () => openSync(p, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600));
     try {
-      for await (const chunk of stream) {
-        let off = 0;
-        while (off < chunk.length) off += writeSync(fd, chunk, off);
-        this.result.bytes += chunk.length;
-      }
+      await new Promise<void>((resolve, reject) => {
+        stream.on('data', (chunk: Buffer) => {
+          try {
+            let off = 0;
+            while (off < chunk.length) off += writeSync(fd, chunk, off);
+            this.result.bytes += chunk.length;
+          } catch (e) {
+            stream.destroy(e as Error);
+          }
+        });
+        stream.on('end', resolve);
+        stream.on('error', reject);
+      });
       // chown clears setuid/setgid and security.capability: chown, then chmod, then xattrs.
       fchownSync(fd, this.uid(h), this.gid(h));
       fchmodSync(fd, (h.mode ?? 0o644) & 0o7777);
@@ -438,9 +469,9 @@ class LayerWriter {
   private symlink(h: EntryHeader, rel: string, xattrs: Map<string, Buffer>): void {
     if (!h.linkname) throw this.refuse(h, 'symlink without a target');
     const real = this.target(h, rel);
-    this.clear(real, false);
     const p = this.abs(real);
-    symlinkSync(h.linkname, p); // the target is only data; it is never followed while extracting
+    const to = h.linkname;
+    this.createExclusive(real, () => symlinkSync(to, p)); // only data; never followed while extracting
     lchownSync(p, this.uid(h), this.gid(h));
     this.setXattrs(h, p, xattrs, false);
     const t = this.times(h);
@@ -476,10 +507,9 @@ class LayerWriter {
 
   private special(h: EntryHeader, rel: string, xattrs: Map<string, Buffer>): void {
     const real = this.target(h, rel);
-    this.clear(real, false);
     const p = this.abs(real);
     const type = h.type === 'character-device' ? 'char' : h.type === 'block-device' ? 'block' : 'fifo';
-    mknod(p, type, 0o600, h.devmajor ?? 0, h.devminor ?? 0);
+    this.createExclusive(real, () => mknod(p, type, 0o600, h.devmajor ?? 0, h.devminor ?? 0));
     lchownSync(p, this.uid(h), this.gid(h));
     chmodSync(p, (h.mode ?? 0o644) & 0o7777); // mknod's mode is masked by umask; set it exactly
     this.setXattrs(h, p, xattrs, false);
