@@ -13,12 +13,8 @@ import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from 
 import { parseReference, withDigest, type ImageReference } from '../../src/image/reference';
 import { RegistryClient, type RequestOptions } from '../../src/image/registry/client';
 import { isBerthError, type BerthError, type ErrorKind } from '../../src/util/errors';
-import { setRootLogger } from '../../src/util/log';
-import pino from 'pino';
 import { startRegistry, type TestRegistry } from '../helpers/registry';
 import { makeTestPki, type TestPki } from '../helpers/tls';
-
-setRootLogger(pino({ level: 'silent' }));
 
 const work = mkdtempSync(join(tmpdir(), 'berth-regclient-'));
 const registries: TestRegistry[] = [];
