@@ -1,8 +1,8 @@
 // Test images built from the host's static busybox (package busybox-static): a tiny rootfs with
 // every applet linked into /bin, users root/nobody/app, and a writable /tmp. Images are built in
-// memory by src/image/writer and pushed to a test registry with skopeo.
+// memory by src/image/writer and pushed to a test registry (berth's own push path, or skopeo).
 import { execFileSync, execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,10 @@ import {
   type BuiltIndex,
   type ImageFormat,
 } from '../../src/image/writer/image';
+import { pushImage } from '../../src/image/writer/push';
+import { parseReference } from '../../src/image/reference';
+import { RegistryClient } from '../../src/image/registry/client';
+import type { Credentials } from '../../src/image/registry/auth';
 
 export const BUSYBOX_BINARY = process.env.BERTH_TEST_BUSYBOX ?? '/bin/busybox';
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -202,15 +206,23 @@ async function writeSkopeoDir(dir: string, built: BuiltImage | BuiltIndex): Prom
   await writeFile(join(dir, 'manifest.json'), topBytes(built));
 }
 
-/**
- * Push an already built image or index to a plain-HTTP test registry with
- * `skopeo copy --preserve-digests`, so the registry holds exactly our bytes and digests.
- */
-export async function pushFixture(registryUrl: string, name: string, tag: string, built: BuiltImage | BuiltIndex): Promise<PushedFixture> {
-  const host = registryHost(registryUrl);
+export interface PushFixtureOptions {
+  /**
+   * 'client' (default): src/image/writer/push.ts over src/image/registry/client.ts.
+   * 'skopeo': `skopeo copy --preserve-digests` (independent of berth's own client; http only).
+   */
+  via?: 'client' | 'skopeo';
+  /** hosts.toml directory for the client (TLS registries); default: one pointing at registryUrl. */
+  hostsDir?: string;
+  /** Registry credentials (htpasswd registries). */
+  auth?: Credentials;
+}
+
+async function pushWithSkopeo(host: string, name: string, tag: string, built: BuiltImage | BuiltIndex, auth?: Credentials): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-fixture-'));
   try {
     await writeSkopeoDir(dir, built);
+    const creds = auth?.username !== undefined ? [`--dest-creds=${auth.username}:${auth.password ?? ''}`] : [];
     await run('skopeo', [
       '--insecure-policy',
       'copy',
@@ -218,12 +230,52 @@ export async function pushFixture(registryUrl: string, name: string, tag: string
       '--all',
       '--preserve-digests',
       '--dest-tls-verify=false',
+      ...creds,
       `dir:${dir}`,
       `docker://${host}/${name}:${tag}`,
     ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function pushWithClient(registryUrl: string, name: string, tag: string, built: BuiltImage | BuiltIndex, opts: PushFixtureOptions): Promise<void> {
+  const host = registryHost(registryUrl);
+  let hostsDir = opts.hostsDir;
+  let tmpHosts: string | undefined;
+  if (!hostsDir) {
+    // The client never speaks plain http unless hosts.toml names an http:// server.
+    tmpHosts = mkdtempSync(join(tmpdir(), 'berth-fixture-hosts-'));
+    mkdirSync(join(tmpHosts, host));
+    const url = /^[a-z]+:\/\//.test(registryUrl) ? registryUrl.replace(/\/+$/, '') : `http://${host}`;
+    writeFileSync(join(tmpHosts, host, 'hosts.toml'), `server = "${url}"\n`);
+    hostsDir = tmpHosts;
+  }
+  const client = new RegistryClient({ hostsDir, retryBaseDelayMs: 10 });
+  try {
+    await pushImage(client, parseReference(`${host}/${name}:${tag}`), built, {
+      ...(opts.auth ? { clientOptions: { auth: opts.auth } } : {}),
+    });
+  } finally {
+    await client.close();
+    if (tmpHosts) rmSync(tmpHosts, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Push an already built image or index to a test registry as <host>/<name>:<tag>. The registry
+ * ends up holding exactly our bytes, so the returned digest is the one pulls will see.
+ */
+export async function pushFixture(
+  registryUrl: string,
+  name: string,
+  tag: string,
+  built: BuiltImage | BuiltIndex,
+  opts: PushFixtureOptions = {},
+): Promise<PushedFixture> {
+  const host = registryHost(registryUrl);
+  if (opts.via === 'skopeo') await pushWithSkopeo(host, name, tag, built, opts.auth);
+  else await pushWithClient(registryUrl, name, tag, built, opts);
   const digest = topDescriptor(built).digest;
   return { digest, reference: `${host}/${name}:${tag}`, digestReference: `${host}/${name}@${digest}` };
 }
@@ -232,10 +284,10 @@ export async function pushFixture(registryUrl: string, name: string, tag: string
 export async function pushBusyboxImage(
   registryUrl: string,
   name: string,
-  opts: BusyboxImageOptions & { tag?: string } = {},
+  opts: BusyboxImageOptions & PushFixtureOptions & { tag?: string } = {},
 ): Promise<PushedFixture & { image: BuiltImage }> {
   const image = await buildBusyboxImage(opts);
-  const pushed = await pushFixture(registryUrl, name, opts.tag ?? 'latest', image);
+  const pushed = await pushFixture(registryUrl, name, opts.tag ?? 'latest', image, opts);
   return { ...pushed, image };
 }
 
@@ -243,9 +295,9 @@ export async function pushBusyboxImage(
 export async function pushMultiArchIndex(
   registryUrl: string,
   name: string,
-  opts: BusyboxImageOptions & { platforms?: Platform[]; tag?: string } = {},
+  opts: BusyboxImageOptions & PushFixtureOptions & { platforms?: Platform[]; tag?: string } = {},
 ): Promise<PushedFixture & { index: BuiltIndex }> {
   const index = await multiArchIndex(opts);
-  const pushed = await pushFixture(registryUrl, name, opts.tag ?? 'latest', index);
+  const pushed = await pushFixture(registryUrl, name, opts.tag ?? 'latest', index, opts);
   return { ...pushed, index };
 }
