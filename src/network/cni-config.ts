@@ -179,6 +179,7 @@ export class CniConfigWatcher extends EventEmitter {
 
   async start(): Promise<void> {
     this.stopped = false;
+    if (this.poll) clearInterval(this.poll);
     await this.reload();
     this.poll = setInterval(() => void this.reload(), this.opts.pollMs ?? 5000);
     this.poll.unref();

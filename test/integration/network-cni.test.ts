@@ -9,7 +9,6 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
-import { setLogLevel } from '../../src/util/log';
 import { CniConfigWatcher } from '../../src/network/cni-config';
 import { PodNetwork } from '../../src/network/pod-network';
 import { listPinned, pinNamespaces, releaseNamespaceDir, unpinNamespaces, type PinnedNamespaces } from '../../src/network/namespaces';
@@ -97,7 +96,6 @@ describe('pod networking with real CNI plugins', { timeout: 180_000 }, () => {
 
   before(async () => {
     requireTools();
-    setLogLevel('warn');
     const routes = sh('ip', ['-4', 'route', 'show', 'table', 'all']);
     for (;;) {
       subnetPrefix = `10.213.${randomInt(0, 256)}`;
