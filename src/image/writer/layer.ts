@@ -315,8 +315,9 @@ async function writeEntry(pack: tar.Pack, item: TarItem): Promise<void> {
   if (body === undefined || Buffer.isBuffer(body)) {
     await new Promise<void>((res, rej) => {
       const cb = (err?: Error | null) => (err ? rej(err) : res());
-      if (body) pack.entry(item.header, body, cb);
-      else pack.entry(item.header, cb);
+      const sink = body ? pack.entry(item.header, body, cb) : pack.entry(item.header, cb);
+      // A failure is reported through cb; the entry stream's own 'error' would go unhandled.
+      sink.on('error', () => undefined);
     });
     return;
   }
@@ -324,6 +325,7 @@ async function writeEntry(pack: tar.Pack, item: TarItem): Promise<void> {
   const done = new Promise<void>((res, rej) => {
     sink = pack.entry(item.header, (err) => (err ? rej(err) : res()));
   });
+  sink.on('error', () => undefined);
   for await (const chunk of createReadStream(body.file)) {
     if (!sink.write(chunk as Buffer)) await new Promise<void>((r) => sink.once('drain', () => r()));
   }
@@ -350,10 +352,15 @@ async function buildLayer(items: AsyncIterable<TarItem> | Iterable<TarItem>, opt
     await consume;
   } catch (e) {
     pack.destroy(e as Error);
-    await consume.catch(() => undefined);
+    const consumeErr = await consume.then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     if (opts.outFile) await fsp.rm(opts.outFile, { force: true });
-    if (isBerthError(e)) throw e;
-    throw internal(`building layer failed: ${(e as Error).message}`, { compression, outFile: opts.outFile }, e);
+    // A failing compressor surfaces on both sides; its own error says more than "pack destroyed".
+    const cause = isBerthError(e) ? e : isBerthError(consumeErr) ? consumeErr : e;
+    if (isBerthError(cause)) throw cause;
+    throw internal(`building layer failed: ${(cause as Error).message}`, { compression, outFile: opts.outFile }, cause);
   }
 
   const diffId = `sha256:${diff.hash.digest('hex')}`;

@@ -15,12 +15,17 @@ export function createZstdCompressor(level = 3): Duplex {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const out = new PassThrough();
+  // Feed stdin through our own stream: if zstd dies, the EPIPE on its stdin is dropped and the
+  // failure is reported once, with zstd's exit status and stderr, on the output side.
+  const input = new PassThrough();
+  input.pipe(child.stdin);
+  child.stdin.on('error', () => undefined);
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {
     if (stderr.length < 4096) stderr += d;
   });
-  const duplex = Duplex.from({ writable: child.stdin, readable: out });
+  const duplex = Duplex.from({ writable: input, readable: out });
   child.stdout.pipe(out, { end: false });
   let stdoutDone = false;
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;

@@ -292,3 +292,18 @@ test('outFile streams the blob to disk', async (t) => {
   assert.equal(onDisk.length, l.size);
   assert.equal(sha(gunzipSync(onDisk)), l.diffId);
 });
+
+test('a missing or failing zstd binary rejects with a clear error instead of hanging', () => {
+  const script = `
+    const { buildLayerFromEntries } = require(${JSON.stringify(require.resolve('../../../src/image/writer/layer'))});
+    buildLayerFromEntries([{ path: 'a', type: 'file', content: Buffer.alloc(1 << 20) }], { compression: 'zstd' })
+      .then(() => console.log('resolved'), (e) => console.log(e.kind + ': ' + e.message));`;
+  const run = (zstd: string) =>
+    execFileSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, BERTH_ZSTD: zstd, BERTH_LOG_LEVEL: 'silent' },
+      timeout: 20_000,
+    }).trim();
+  assert.match(run('/nonexistent/zstd'), /^failed-precondition: zstd binary not found/);
+  assert.match(run('false'), /^internal: zstd exited with 1/);
+});
