@@ -3,6 +3,7 @@
 import { lstatSync, readdirSync, readlinkSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
 import { pack } from 'tar-stream';
 
 export type TarEntryType = 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo';
@@ -53,8 +54,17 @@ export async function makeTar(entries: TarEntrySpec[]): Promise<Buffer> {
       if (body !== undefined) p.entry(header, body, cb);
       else p.entry(header, cb);
     });
+  // pack writes PAX values as UTF-8 text; binary xattr values are written as same-length ASCII
+  // placeholders and patched into the finished archive.
+  const patches: Array<{ record: Buffer; value: Buffer }> = [];
   for (const e of entries) {
-    if (e.xattrs) await add({ name: 'PaxHeader', type: 'pax-header' as never }, paxXattrHeader(e.xattrs));
+    const pax: Record<string, string> = {};
+    for (const [k, v] of Object.entries(e.xattrs ?? {})) {
+      const value = Buffer.isBuffer(v) ? v : Buffer.from(v);
+      const placeholder = Buffer.from(randomBytes(value.length).toString('base64').slice(0, value.length).padEnd(value.length, 'Q'));
+      patches.push({ record: Buffer.concat([Buffer.from(` SCHILY.xattr.${k}=`), placeholder, Buffer.from('\n')]), value });
+      pax[`SCHILY.xattr.${k}`] = placeholder.toString('latin1');
+    }
     const type = e.type ?? 'file';
     const header = {
       name: e.name,
@@ -66,13 +76,22 @@ export async function makeTar(entries: TarEntrySpec[]): Promise<Buffer> {
       ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
       ...(e.devmajor !== undefined ? { devmajor: e.devmajor } : {}),
       ...(e.devminor !== undefined ? { devminor: e.devminor } : {}),
+      ...(e.xattrs ? { pax } : {}),
     };
     if (type === 'file') await add(header, Buffer.isBuffer(e.content) ? e.content : Buffer.from(e.content ?? ''));
     else await add(header);
   }
   p.finalize();
   await done;
-  return Buffer.concat(chunks);
+  const out = Buffer.concat(chunks);
+  let from = 0;
+  for (const { record, value } of patches) {
+    const at = out.indexOf(record, from);
+    if (at < 0) throw new Error('xattr placeholder not found in packed tar');
+    value.copy(out, at + record.length - 1 - value.length);
+    from = at + record.length;
+  }
+  return out;
 }
 
 /** The tar as a stream delivered in small chunks, like a network download. */
@@ -102,4 +121,20 @@ export function listTree(root: string): string[] {
   };
   walk(root, '');
   return out;
+}
+
+/** Rewrites the typeflag of the header named `name` (e.g. to an unknown type) and fixes its checksum. */
+export function patchTypeflag(tar: Buffer, name: string, flag: string): Buffer {
+  const out = Buffer.from(tar);
+  for (let off = 0; off + 512 <= out.length; off += 512) {
+    if (out.toString('utf8', off, off + name.length) === name && out[off + name.length] === 0 && out.toString('latin1', off + 257, off + 262) === 'ustar') {
+      out[off + 156] = flag.charCodeAt(0);
+      out.fill(0x20, off + 148, off + 156);
+      let sum = 0;
+      for (let i = off; i < off + 512; i++) sum += out[i]!;
+      out.write(`${sum.toString(8).padStart(6, '0')}\0 `, off + 148, 'latin1');
+      return out;
+    }
+  }
+  throw new Error(`header ${name} not found`);
 }
