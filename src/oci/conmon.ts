@@ -134,6 +134,8 @@ export async function startContainer(opts: ConmonStartOptions): Promise<ConmonSt
   });
   const syncPipe = child.stdio[3] as Readable;
   const startPipe = child.stdio[4] as Writable;
+  // conmon may die early (bad flags, missing runtime); EPIPE on these must not crash berthd.
+  for (const s of [syncPipe, startPipe, child.stdout!, child.stderr!]) s.on('error', () => undefined);
   let output = '';
   const collect = (b: Buffer) => {
     if (output.length < 8192) output += b.toString('utf8');
@@ -161,7 +163,12 @@ export async function startContainer(opts: ConmonStartOptions): Promise<ConmonSt
       throw unavailable(`cannot run conmon ${conmonPath}: ${errorMessage(e)}`, ctx, e);
     }
     for (const procs of opts.cgroupProcs ?? []) {
-      await fsp.writeFile(procs, String(child.pid));
+      try {
+        await fsp.writeFile(procs, String(child.pid));
+      } catch (e) {
+        await killConmon(opts.conmonPidFile, child.pid);
+        throw internal(`cannot move conmon into ${procs}: ${errorMessage(e)}`, ctx, e);
+      }
     }
     startPipe.end('0');
 

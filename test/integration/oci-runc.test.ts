@@ -316,6 +316,28 @@ test('conmon joins the given cgroup before it forks', async () => {
   }
 });
 
+test('conmon failing early (missing runtime binary) is an error, not a crash', async () => {
+  const id = `t${randomBytes(8).toString('hex')}`;
+  const bundle = join(dirs.bundles, id);
+  await fsp.mkdir(bundle);
+  await fsp.writeFile(join(bundle, 'config.json'), '{}');
+  await assert.rejects(
+    startContainer({
+      id,
+      bundle,
+      runtimePath: join(base, 'no-such-runtime'),
+      logPath: join(dirs.logs, `${id}.log`),
+      exitDir: dirs.exits,
+      socketDir: dirs.sockets,
+      pidFile: join(bundle, 'pidfile'),
+      conmonPidFile: join(bundle, 'conmon.pid'),
+      timeoutMs: 10_000,
+    }),
+    (e: unknown) => isBerthError(e, 'internal'),
+  );
+  assert.equal(existsSync(join(dirs.sockets, id)), false);
+});
+
 test('nothing leaks: no processes, mounts, runc state', async () => {
   assert.deepEqual(processesUnder(base), [], 'processes started by this test are still running');
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(base));
