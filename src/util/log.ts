@@ -8,8 +8,13 @@ let root: Logger = pino(
   pino.destination(2),
 );
 
+// pino children keep the level they were created with; modules create theirs at import time,
+// before the config is read, so level changes are applied to every child explicitly.
+const children: Logger[] = [];
+
 export function setLogLevel(level: string): void {
   root.level = level;
+  for (const c of children) c.level = level;
 }
 
 /** Replace the root logger, e.g. silence it in tests. */
@@ -18,5 +23,7 @@ export function setRootLogger(l: Logger): void {
 }
 
 export function logger(component: string): Logger {
-  return root.child({ component });
+  const c = root.child({ component });
+  children.push(c);
+  return c;
 }
