@@ -1,10 +1,11 @@
 // Layer decompression: a Transform from compressed layer bytes to the plain tar stream.
 //
 // zstd: Node 20's zlib has no zstd. Measured on the dev VM (2 vCPU) with bench/unpack-micro.ts
-// decompressing a 64 MB .tar.zst (137 MB tar, zstd -3), median of 3 runs piped to a null sink:
-//   `zstd -dc` child process  ~0.29 s   (~470 MB/s of output)
-//   fzstd (pure JS, npm)      ~1.5 s    (~90 MB/s), and it holds the main thread for all of it
-// The Debian zstd binary is ~5x faster, runs on another core in parallel with tar extraction and keeps
+// decompressing a 64 MB .tar.zst (137 MB tar of /usr/share/{doc,perl}, zstd -3) into a null sink,
+// 3 runs each:
+//   `zstd -dc` child process  196-254 ms  (~600 MB/s of output)
+//   fzstd (pure JS, npm)      745-864 ms  (~170 MB/s), all of it on the main thread
+// The Debian zstd binary is ~3.5x faster, runs on another core in parallel with tar extraction and keeps
 // the event loop free, and is the reference decoder (robust to every frame feature: skippable
 // frames, multiple frames, long windows). So zstd goes through a tiny driver around `zstd -dc`.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
