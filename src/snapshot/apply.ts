@@ -519,7 +519,9 @@ class LayerWriter {
 
   private setXattrs(h: EntryHeader, p: string, xattrs: Map<string, Buffer>, userAllowed: boolean): void {
     for (const [name, value] of xattrs) {
-      if (!XATTR_ALLOWED.test(name)) {
+      // trusted.overlay.* would steer overlayfs itself (opaque, redirect, metacopy); whiteouts and
+      // opaque dirs come only from .wh. entries.
+      if (!XATTR_ALLOWED.test(name) || name.startsWith('trusted.overlay.')) {
         log.debug({ ...this.ctx, entry: h.name, xattr: name }, 'skipping xattr outside security/user/trusted');
         continue;
       }

@@ -151,6 +151,12 @@ test('whiteouts become 0/0 char devices and opaque markers an xattr', async () =
   assert.equal(readFileSync(join(dest, 'var/new'), 'utf8'), 'n');
   assert.ok(lstatSync(join(dest, 'x')).isCharacterDevice(), 'whiteout replaces what the layer had at that path');
   assert.ok(!llistxattr(join(dest, 'etc')).includes('trusted.overlay.opaque'));
+  // A layer cannot set overlay's own xattrs directly.
+  const dest2 = freshDest();
+  await applyLayer(tarReadable(await makeTar([
+    { name: 'd/', type: 'directory', xattrs: { 'trusted.overlay.opaque': 'y', 'trusted.overlay.redirect': '/etc', 'trusted.ok': '1' } },
+  ])), dest2);
+  assert.deepEqual(llistxattr(join(dest2, 'd')), ['trusted.ok']);
   assert.throws(() => statSync(join(dest, 'etc/.wh.passwd')), /ENOENT/);
 });
 
