@@ -1,6 +1,8 @@
 // The CRI gRPC server on a unix socket.
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer as createNetServer, type Socket } from 'node:net';
+import { authorityFixingStream } from './authority-front';
 import { dirname } from 'node:path';
 import { logger } from '../util/log';
 import { ImageService, RuntimeService, type ImageServiceHandlers, type RuntimeServiceHandlers } from './proto';
@@ -26,17 +28,31 @@ export async function startCriServer(
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o711 });
   // A socket file left by a previous (killed) daemon would make bind fail.
   rmSync(socketPath, { force: true });
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix://${socketPath}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
-  );
+  // The socket is ours, not grpc-js's: each connection passes the authority front first.
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  const sockets = new Set<Socket>();
+  const listener = createNetServer((sock) => {
+    sockets.add(sock);
+    sock.once('close', () => sockets.delete(sock));
+    injector.injectConnection(authorityFixingStream(sock));
+  });
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(socketPath, () => resolve());
+  });
   chmodSync(socketPath, 0o660);
   log.info({ socket: socketPath }, 'CRI server listening');
   return {
     close: () =>
       new Promise<void>((resolve) => {
-        const t = setTimeout(() => server.forceShutdown(), 5000);
+        listener.close();
+        const t = setTimeout(() => {
+          server.forceShutdown();
+          for (const s of sockets) s.destroy();
+        }, 5000);
         server.tryShutdown(() => {
           clearTimeout(t);
+          for (const s of sockets) s.destroy();
           rmSync(socketPath, { force: true });
           resolve();
         });

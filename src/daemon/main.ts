@@ -51,6 +51,8 @@ async function main(): Promise<void> {
       },
     );
   };
+  // A bug in one request must not take the runtime away from the kubelet: log it loudly, go on.
+  process.on('unhandledRejection', (reason) => log.error({ err: errorMessage(reason), stack: (reason as Error)?.stack }, 'unhandled rejection'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

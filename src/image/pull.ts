@@ -22,9 +22,9 @@ export interface RegistryPort {
 
 /** What the pull needs from the snapshotter. */
 export interface LayerSnapshotPort {
-  exists(key: string): boolean;
+  exists(key: string): Promise<boolean>;
   prepareLayer(key: string, parentKey?: string): Promise<string>;
-  commit(key: string): Promise<void>;
+  commit(key: string): Promise<unknown>;
   abort(key: string): Promise<void>;
 }
 
@@ -134,6 +134,8 @@ export async function pullImage(ref: PullReference, refText: string, deps: PullD
     );
     // A layer whose snapshot is shared with a concurrent pull still needs its parent first.
     prev = Promise.all([before, mine]).then(() => undefined);
+    // Failures surface through `work`; this chained copy must not count as unhandled.
+    prev.catch(() => undefined);
     work.push(mine);
   }
   const results = await Promise.allSettled(work);
@@ -162,16 +164,18 @@ async function layerJob(
 ): Promise<void> {
   const { content, snapshots, registry } = deps;
   const ctx = { image: refText, layer: layer.digest };
-  const needUnpack = !snapshots.exists(chainId);
+  const needUnpack = !(await snapshots.exists(chainId));
   const fetch = () => registry.fetchBlob(ref, layer, opts);
   if (!needUnpack) {
     if (!content.has(layer.digest)) await deps.downloads.run(() => content.write(layer.digest, layer.size, fetch));
     return;
   }
   const kind = deps.manifests.compression(layer.mediaType);
-  const dir = await snapshots.prepareLayer(chainId, parent);
   const t0 = Date.now();
+  let prepared = false;
   try {
+    const dir = await snapshots.prepareLayer(chainId, parent);
+    prepared = true;
     const tarIn = new PassThrough({ highWaterMark: 1 << 20 });
     const diffHash = createHash('sha256');
     const tap = new Transform({
@@ -224,7 +228,7 @@ async function layerJob(
     await snapshots.commit(chainId);
     log.debug({ ...ctx, chainId, ms: Date.now() - t0 }, 'layer unpacked');
   } catch (e) {
-    await snapshots.abort(chainId).catch((err) => log.warn({ ...ctx, err: errorMessage(err) }, 'abort snapshot failed'));
+    if (prepared) await snapshots.abort(chainId).catch((err) => log.warn({ ...ctx, err: errorMessage(err) }, 'abort snapshot failed'));
     if (e instanceof BerthError) throw e;
     throw new BerthError('internal', `layer ${layer.digest} of ${refText}: ${errorMessage(e)}`, ctx, { cause: e });
   }

@@ -218,7 +218,8 @@ export class OverlaySnapshotter {
   }
 
   /**
-   * A fresh empty dir to unpack layer `key` (its chainID) into, on top of `parentKey`. Finish with
+   * A fresh empty dir to unpack layer `key` (its chainID) into, on top of `parentKey` (committed or
+   * itself being extracted). Finish with
    * commit(key) or abort(key). Unpack with applyLayer(..., { parents: await lowerdirs(parentKey) }).
    */
   async prepareLayer(key: string, parentKey?: string): Promise<string> {
@@ -227,7 +228,9 @@ export class OverlaySnapshotter {
       const meta = await this.load();
       if (meta.snapshots[key]) throw alreadyExists(`snapshot ${key} already exists`, { key });
       if (this.extracting.has(key)) throw alreadyExists(`snapshot ${key} is already being extracted`, { key, state: 'extracting' });
-      if (parentKey !== undefined) this.requireCommitted(meta, parentKey, 'parent');
+      // Layers unpack in parallel: a parent still being extracted is fine here; commit() requires
+      // it to be committed first, so the chain is only ever committed bottom-up.
+      if (parentKey !== undefined && !this.extracting.has(parentKey)) this.requireCommitted(meta, parentKey, 'parent');
       const dir = join(this.dir, `${EXTRACT_PREFIX}${randomBytes(8).toString('hex')}`);
       await fsp.mkdir(join(dir, 'fs'), { recursive: true, mode: 0o755 });
       await fsp.chmod(join(dir, 'fs'), 0o755);

@@ -11,6 +11,8 @@ export interface BerthdOptions {
   registryConfigDir?: string;
   cniConfDir?: string;
   extraArgs?: string[];
+  /** Contents of the berth.toml given with --config (default empty: all defaults). */
+  configToml?: string;
   /** Reuse dirs (restart scenarios). */
   dirs?: { base: string; root: string; state: string };
 }
@@ -36,9 +38,13 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<RunningBert
   const state = opts.dirs?.state ?? join(base, 'state');
   const socket = join(state, 'berth.sock');
   const logFile = join(base, `berthd-${Date.now()}.log`);
+  const configFile = join(base, 'berth.toml');
+  const { writeFileSync, mkdirSync } = await import('node:fs');
+  mkdirSync(base, { recursive: true });
+  writeFileSync(configFile, opts.configToml ?? '');
   const args = [
     '--import', 'tsx', join(REPO, 'src/daemon/main.ts'),
-    '--config', join(base, 'no-such-config.toml'),
+    '--config', configFile,
     '--root', root, '--state', state, '--listen', socket,
     '--registry-config-dir', opts.registryConfigDir ?? join(base, 'certs.d'),
     '--cni-conf-dir', opts.cniConfDir ?? join(base, 'net.d'),

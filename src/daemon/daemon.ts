@@ -1,0 +1,103 @@
+// Assembles berthd from its parts: stores, image domain, CRI server, metrics.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { BerthConfig } from './config';
+import { acquirePidFile } from './pidfile';
+import { startMetricsServer } from './metrics-server';
+import { ContentStore } from '../store/content-store';
+import { RecordStore } from '../store/record-store';
+import { ImageService } from '../image/image-service';
+import type { ImageRecord } from '../image/image-index';
+import { RegistryClient } from '../image/registry/client';
+import { hostPlatform, layerCompression, parseManifest, selectPlatform } from '../image/manifest';
+import { decompressor } from '../image/decompress';
+import type { ManifestPort, ParsedManifest, PullReference } from '../image/pull';
+import type { ImageReference } from '../image/reference';
+import { OverlaySnapshotter } from '../snapshot/overlay';
+import { applyLayer } from '../snapshot/apply';
+import { Semaphore } from '../util/semaphore';
+import { logger } from '../util/log';
+import { startCriServer, type CriServer } from '../cri/server';
+import { imageHandlers } from '../cri/image-handlers';
+import { runtimeHandlers } from '../cri/runtime-handlers';
+import { configToToml } from './config';
+
+const log = logger('berthd');
+
+export interface Daemon {
+  close(): Promise<void>;
+}
+
+/** The manifest module's functions, shaped as the pull pipeline's port. */
+const manifestPort: ManifestPort = {
+  parse(bytes, mediaType): ParsedManifest {
+    const p = parseManifest(bytes, mediaType);
+    return p.kind === 'index'
+      ? { kind: 'index', manifests: p.index.manifests }
+      : { kind: 'manifest', config: p.manifest.config, layers: p.manifest.layers };
+  },
+  selectPlatform: (manifests, want) => selectPlatform({ schemaVersion: 2, manifests }, want),
+  compression: layerCompression,
+  decompressor,
+};
+
+export async function startDaemon(config: BerthConfig, version: string): Promise<Daemon> {
+  mkdirSync(config.root, { recursive: true, mode: 0o711 });
+  mkdirSync(config.state, { recursive: true, mode: 0o711 });
+  const releasePid = acquirePidFile(config.state);
+
+  const content = new ContentStore(config.root);
+  content.reconcile();
+  const snapshots = new OverlaySnapshotter(config.root);
+  await snapshots.reconcile();
+  const registry = new RegistryClient({
+    hostsDir: config.image.registryConfigDir,
+    progressTimeoutMs: config.image.progressTimeoutSeconds * 1000,
+    userAgent: `berth/${version}`,
+  });
+  const images = new ImageService({
+    content,
+    records: new RecordStore<ImageRecord>(join(config.root, 'meta'), 'images'),
+    registry: {
+      resolve: (ref: PullReference, o) => registry.resolve(ref as ImageReference, o as never),
+      fetchManifest: (ref, digest, o) => registry.fetchManifest(ref as ImageReference, digest, o as never),
+      fetchBlob: (ref, desc, o) => registry.fetchBlob(ref as ImageReference, desc, o as never),
+    },
+    snapshots,
+    snapshotGc: snapshots,
+    manifests: manifestPort,
+    applyLayer: (tar, dir) => applyLayer(tar, dir),
+    platform: hostPlatform(),
+    downloads: new Semaphore(config.image.maxConcurrentDownloads),
+    fsMountpoint: join(config.root, 'snapshots'),
+    progressTimeoutMs: config.image.progressTimeoutSeconds * 1000,
+  });
+
+  const cri: CriServer = await startCriServer(
+    config.listen,
+    runtimeHandlers({
+      version,
+      cgroupDriver: config.runtime.cgroupDriver,
+      networkStatus: () => ({ ready: false, reason: 'NetworkPluginNotReady', message: 'berth: pod networking is not implemented yet' }),
+      verboseInfo: () => ({ config: configToToml(config) }),
+    }),
+    imageHandlers(images),
+  );
+  let metrics: Server | undefined;
+  try {
+    metrics = await startMetricsServer(config.metrics.address);
+  } catch (e) {
+    // Metrics are optional: a taken port must not keep the runtime from serving the kubelet.
+    log.warn({ address: config.metrics.address, err: (e as Error).message }, 'metrics endpoint not started');
+  }
+
+  return {
+    async close() {
+      await cri.close();
+      await new Promise<void>((r) => (metrics ? metrics.close(() => r()) : r()));
+      await registry.close();
+      releasePid();
+    },
+  };
+}
