@@ -1,0 +1,78 @@
+// berthd for benchmarks: the compiled daemon (dist/, built by scripts/bench.sh) for fair numbers,
+// or the TypeScript sources under tsx when dist/ is missing or BERTH_BENCH_FROM_SOURCE=1. Own temp
+// root/state/socket, no metrics listener, the benchmark registry's hosts.toml directory.
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { cleanEnv, spawnDaemon, type BenchDaemon } from './daemon';
+
+/** Repository root, whether this file runs from bench/lib (tsx) or dist/bench/lib (compiled). */
+export function repoRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'src', 'daemon'))) return dir;
+    dir = resolve(dir, '..');
+  }
+  throw new Error(`cannot find the berth repository above ${__dirname}`);
+}
+
+export interface BerthdOptions {
+  registryConfigDir: string;
+  parentDir?: string;
+  logFile?: string;
+  cniConfDir?: string;
+  logLevel?: string;
+  /** Write a V8 CPU profile (.cpuprofile) into this dir when berthd exits. */
+  cpuProfDir?: string;
+  /** Extra node flags (e.g. --max-old-space-size=...). */
+  nodeFlags?: string[];
+  extraArgs?: string[];
+}
+
+/** How berthd is launched: compiled JS, or sources under tsx. */
+export function berthdEntry(): { args: string[]; compiled: boolean } {
+  const repo = repoRoot();
+  const dist = join(repo, 'dist', 'src', 'daemon', 'main.js');
+  if (process.env.BERTH_BENCH_FROM_SOURCE !== '1' && existsSync(dist)) return { args: [dist], compiled: true };
+  return { args: ['--import', 'tsx', join(repo, 'src', 'daemon', 'main.ts')], compiled: false };
+}
+
+export async function startBerthd(opts: BerthdOptions): Promise<BenchDaemon> {
+  const base = mkdtempSync(join(opts.parentDir ?? tmpdir(), 'berth-bench-berthd-'));
+  const root = join(base, 'root');
+  const state = join(base, 'state');
+  const socket = join(state, 'berth.sock');
+  const cniConfDir = opts.cniConfDir ?? join(base, 'net.d');
+  mkdirSync(cniConfDir, { recursive: true });
+  const prof = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
+  const entry = berthdEntry();
+  const args = [
+    ...prof,
+    ...(opts.nodeFlags ?? []),
+    ...entry.args,
+    '--config', join(base, 'no-config.toml'),
+    '--root', root,
+    '--state', state,
+    '--listen', socket,
+    '--registry-config-dir', opts.registryConfigDir,
+    '--cni-conf-dir', cniConfDir,
+    '--metrics-address', '',
+    '--log-level', opts.logLevel ?? 'info',
+    ...(opts.extraArgs ?? []),
+  ];
+  // conmon and runc children of ours name paths under our state or root dir in their argv.
+  const ours = (argv: string[]) => argv.some((a) => a.startsWith(`${state}/`) || a.startsWith(`${root}/`)) && !argv.includes(socket);
+  return spawnDaemon({
+    name: 'berth',
+    command: process.execPath,
+    args,
+    env: cleanEnv(),
+    cwd: repoRoot(),
+    base,
+    root,
+    state,
+    socket,
+    logFile: opts.logFile ?? join(base, 'berthd.log'),
+    helperMatch: (argv) => /conmon$/.test(argv[0] ?? '') && ours(argv),
+  });
+}
