@@ -1,7 +1,7 @@
 // berthd for benchmarks: the compiled daemon (dist/, built by scripts/bench.sh) for fair numbers,
 // or the TypeScript sources under tsx when dist/ is missing or BERTH_BENCH_FROM_SOURCE=1. Own temp
 // root/state/socket, no metrics listener, the benchmark registry's hosts.toml directory.
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cleanEnv, spawnDaemon, type BenchDaemon } from './daemon';
@@ -44,13 +44,16 @@ export async function startBerthd(opts: BerthdOptions): Promise<BenchDaemon> {
   const socket = join(state, 'berth.sock');
   const cniConfDir = opts.cniConfDir ?? join(base, 'net.d');
   mkdirSync(cniConfDir, { recursive: true });
+  // An empty config file: defaults, overridden by the flags below (and never /etc/berth/berth.toml).
+  const config = join(base, 'berth.toml');
+  writeFileSync(config, '# berth benchmark: everything is set by flags\n');
   const prof = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
   const entry = berthdEntry();
   const args = [
     ...prof,
     ...(opts.nodeFlags ?? []),
     ...entry.args,
-    '--config', join(base, 'no-config.toml'),
+    '--config', config,
     '--root', root,
     '--state', state,
     '--listen', socket,
