@@ -1,6 +1,32 @@
-// CRI RuntimeService: what exists today (Version, Status, RuntimeConfig); the rest answers UNIMPLEMENTED.
-import type { RuntimeConfigResponse, StatusRequest__Output, StatusResponse, VersionResponse } from './proto';
+// CRI RuntimeService: validates requests, translates to the runtime domain and back.
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { Runtime } from '../runtime/runtime';
+import { invalidArgument, isBerthError } from '../util/errors';
+import type {
+  ContainerEventResponse,
+  ContainerStatusRequest__Output,
+  CreateContainerRequest__Output,
+  ExecSyncRequest__Output,
+  GetEventsRequest__Output,
+  ListContainersRequest__Output,
+  ListPodSandboxRequest__Output,
+  PodSandboxStatusRequest__Output,
+  RemoveContainerRequest__Output,
+  RemovePodSandboxRequest__Output,
+  ReopenContainerLogRequest__Output,
+  RunPodSandboxRequest__Output,
+  StartContainerRequest__Output,
+  StatusRequest__Output,
+  StatusResponse,
+  StopContainerRequest__Output,
+  StopPodSandboxRequest__Output,
+  UpdateContainerResourcesRequest__Output,
+  UpdateRuntimeConfigRequest__Output,
+  VersionResponse,
+  RuntimeConfigResponse,
+} from './proto';
 import type { UnaryImpl } from './rpc';
+import { containerSpec, podSandboxSpec, resources, toContainer, toContainerStatus, toPodSandbox, toPodSandboxStatus } from './runtime-translate';
 
 export const RUNTIME_NAME = 'berth';
 export const CRI_API_VERSION = 'v1';
@@ -8,13 +34,30 @@ export const CRI_API_VERSION = 'v1';
 export interface RuntimeInfo {
   version: string;
   cgroupDriver: 'cgroupfs' | 'systemd';
-  /** Network readiness as the network domain reports it. */
-  networkStatus: () => { ready: boolean; reason?: string; message?: string };
   /** Extra verbose Status info (config, etc.). */
   verboseInfo: () => Record<string, string>;
 }
 
-export function runtimeHandlers(info: RuntimeInfo): Record<string, UnaryImpl<any, any>> {
+const CTR_STATES: Record<string, 'created' | 'running' | 'exited' | 'unknown'> = {
+  CONTAINER_CREATED: 'created',
+  CONTAINER_RUNNING: 'running',
+  CONTAINER_EXITED: 'exited',
+  CONTAINER_UNKNOWN: 'unknown',
+};
+
+const EVENT_TYPES = {
+  created: 'CONTAINER_CREATED_EVENT',
+  started: 'CONTAINER_STARTED_EVENT',
+  stopped: 'CONTAINER_STOPPED_EVENT',
+  deleted: 'CONTAINER_DELETED_EVENT',
+} as const;
+
+function need(v: string | undefined, what: string): string {
+  if (!v) throw invalidArgument(`${what} is required`);
+  return v;
+}
+
+export function runtimeHandlers(info: RuntimeInfo, rt: Runtime): Record<string, UnaryImpl<any, any>> {
   return {
     Version: (): VersionResponse => ({
       version: '0.1.0',
@@ -24,16 +67,16 @@ export function runtimeHandlers(info: RuntimeInfo): Record<string, UnaryImpl<any
     }),
 
     Status: (req: StatusRequest__Output): StatusResponse => {
-      const net = info.networkStatus();
+      const net = rt.cni.status();
       return {
         status: {
           conditions: [
             { type: 'RuntimeReady', status: true, reason: '', message: '' },
-            { type: 'NetworkReady', status: net.ready, reason: net.reason ?? '', message: net.message ?? '' },
+            { type: 'NetworkReady', status: net.ready, reason: net.ready ? '' : net.reason ?? 'NetworkPluginNotReady', message: net.message ?? '' },
           ],
         },
         info: req.verbose ? info.verboseInfo() : {},
-        runtimeHandlers: [],
+        runtimeHandlers: rt.runtimeHandlers().map((name) => ({ name, features: { recursiveReadOnlyMounts: false, userNamespaces: false } })),
         features: null,
       };
     },
@@ -41,5 +84,112 @@ export function runtimeHandlers(info: RuntimeInfo): Record<string, UnaryImpl<any
     RuntimeConfig: (): RuntimeConfigResponse => ({
       linux: { cgroupDriver: info.cgroupDriver === 'systemd' ? 'SYSTEMD' : 'CGROUPFS' },
     }),
+
+    // The kubelet pushes the pod CIDR here; berth's CNI config owns addressing, so it is accepted.
+    UpdateRuntimeConfig: (_req: UpdateRuntimeConfigRequest__Output) => ({}),
+
+    RunPodSandbox: async (req: RunPodSandboxRequest__Output) => ({
+      podSandboxId: await rt.pods.run(podSandboxSpec(req.config), req.runtimeHandler),
+    }),
+
+    StopPodSandbox: async (req: StopPodSandboxRequest__Output) => {
+      await rt.pods.stop(need(req.podSandboxId, 'pod_sandbox_id'));
+      return {};
+    },
+
+    RemovePodSandbox: async (req: RemovePodSandboxRequest__Output) => {
+      await rt.pods.remove(need(req.podSandboxId, 'pod_sandbox_id'));
+      return {};
+    },
+
+    PodSandboxStatus: (req: PodSandboxStatusRequest__Output) => {
+      const p = rt.pods.require(need(req.podSandboxId, 'pod_sandbox_id'));
+      const info: Record<string, string> = {};
+      if (req.verbose) info.info = JSON.stringify({ pid: p.infra?.pid ?? 0, namespaces: p.namespaces, cgroupParent: p.cgroupParent, ips: p.ips, runtimeHandler: p.runtimeHandler });
+      return { status: toPodSandboxStatus(p), info, containersStatuses: [], timestamp: String(BigInt(Date.now()) * 1_000_000n) };
+    },
+
+    ListPodSandbox: (req: ListPodSandboxRequest__Output) => {
+      const f = req.filter;
+      const state = f?.state ? (f.state.state === 'SANDBOX_READY' ? 'ready' : 'notready') : undefined;
+      return { items: rt.pods.list({ id: f?.id || undefined, state, labelSelector: f?.labelSelector }).map(toPodSandbox) };
+    },
+
+    CreateContainer: async (req: CreateContainerRequest__Output) => ({
+      containerId: await rt.containers.create(need(req.podSandboxId, 'pod_sandbox_id'), containerSpec(req.config)),
+    }),
+
+    StartContainer: async (req: StartContainerRequest__Output) => {
+      await rt.containers.start(need(req.containerId, 'container_id'));
+      return {};
+    },
+
+    StopContainer: async (req: StopContainerRequest__Output) => {
+      await rt.containers.stop(need(req.containerId, 'container_id'), Number(req.timeout));
+      return {};
+    },
+
+    RemoveContainer: async (req: RemoveContainerRequest__Output) => {
+      await rt.containers.remove(need(req.containerId, 'container_id'));
+      return {};
+    },
+
+    ListContainers: (req: ListContainersRequest__Output) => {
+      const f = req.filter;
+      return {
+        containers: rt.containers
+          .list({
+            id: f?.id || undefined,
+            podSandboxId: f?.podSandboxId || undefined,
+            state: f?.state ? CTR_STATES[f.state.state] : undefined,
+            labelSelector: f?.labelSelector,
+          })
+          .map(toContainer),
+      };
+    },
+
+    ContainerStatus: (req: ContainerStatusRequest__Output) => {
+      const c = rt.containers.require(need(req.containerId, 'container_id'));
+      const info: Record<string, string> = {};
+      if (req.verbose) info.info = JSON.stringify({ pid: c.pid ?? 0, sandboxId: c.podId, runtimeHandler: c.runtimeHandler, bundle: c.bundle, cgroupsPath: c.cgroupsPath, config: c.spec });
+      return { status: toContainerStatus(c), info };
+    },
+
+    UpdateContainerResources: async (req: UpdateContainerResourcesRequest__Output) => {
+      await rt.containers.updateResources(need(req.containerId, 'container_id'), resources(req.linux));
+      return {};
+    },
+
+    ReopenContainerLog: async (req: ReopenContainerLogRequest__Output) => {
+      await rt.containers.reopenLog(need(req.containerId, 'container_id'));
+      return {};
+    },
+
+    ExecSync: async (req: ExecSyncRequest__Output) => {
+      const r = await rt.containers.execSync(need(req.containerId, 'container_id'), req.cmd, Number(req.timeout));
+      return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode };
+    },
   };
 }
+
+/** GetContainerEvents: a server stream of lifecycle events until the client goes away. */
+export function containerEventsStream(rt: Runtime) {
+  return (call: ServerWritableStream<GetEventsRequest__Output, ContainerEventResponse>): void => {
+    const unsubscribe = rt.events.subscribe((ev) => {
+      const c = rt.containers.get(ev.containerId);
+      const p = rt.pods.get(ev.podId);
+      call.write({
+        containerId: ev.containerId,
+        containerEventType: EVENT_TYPES[ev.type],
+        createdAt: ev.createdAt,
+        podSandboxStatus: p ? toPodSandboxStatus(p) : null,
+        containersStatuses: c ? [toContainerStatus(c)] : [],
+      });
+    });
+    call.on('cancelled', unsubscribe);
+    call.on('close', unsubscribe);
+    call.on('error', unsubscribe);
+  };
+}
+
+export { isBerthError };

@@ -1,5 +1,5 @@
 // The CRI gRPC server on a unix socket.
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServerWritableStream } from '@grpc/grpc-js';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { authorityFixingStream } from './authority-front';
@@ -21,9 +21,10 @@ export async function startCriServer(
   socketPath: string,
   runtime: Record<string, UnaryImpl<any, any>>,
   image: Record<string, UnaryImpl<any, any>>,
+  runtimeStreams: Partial<Record<string, (call: ServerWritableStream<any, any>) => void>> = {},
 ): Promise<CriServer> {
   const server = new Server({ 'grpc.max_receive_message_length': MAX_MESSAGE, 'grpc.max_send_message_length': MAX_MESSAGE });
-  server.addService(RuntimeService, handlersFor<RuntimeServiceHandlers>(RuntimeService, runtime));
+  server.addService(RuntimeService, handlersFor<RuntimeServiceHandlers>(RuntimeService, runtime, runtimeStreams));
   server.addService(ImageService, handlersFor<ImageServiceHandlers>(ImageService, image));
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o711 });
   // A socket file left by a previous (killed) daemon would make bind fail.

@@ -20,7 +20,8 @@ import { Semaphore } from '../util/semaphore';
 import { logger } from '../util/log';
 import { startCriServer, type CriServer } from '../cri/server';
 import { imageHandlers } from '../cri/image-handlers';
-import { runtimeHandlers } from '../cri/runtime-handlers';
+import { containerEventsStream, runtimeHandlers } from '../cri/runtime-handlers';
+import { Runtime } from '../runtime/runtime';
 import { configToToml } from './config';
 
 const log = logger('berthd');
@@ -56,6 +57,7 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
     progressTimeoutMs: config.image.progressTimeoutSeconds * 1000,
     userAgent: `berth/${version}`,
   });
+  let runtime: Runtime | undefined;
   const images = new ImageService({
     content,
     records: new RecordStore<ImageRecord>(join(config.root, 'meta'), 'images'),
@@ -71,18 +73,30 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
     platform: hostPlatform(),
     downloads: new Semaphore(config.image.maxConcurrentDownloads),
     fsMountpoint: join(config.root, 'snapshots'),
+    snapshotsInUse: () => runtime?.snapshotsInUse() ?? new Set(),
     progressTimeoutMs: config.image.progressTimeoutSeconds * 1000,
   });
 
+  runtime = await Runtime.start(
+    {
+      root: config.root,
+      state: config.state,
+      cniConfDir: config.network.cniConfDir,
+      cniBinDirs: config.network.cniBinDirs,
+      cgroupDriver: config.runtime.cgroupDriver,
+      conmon: config.runtime.conmon,
+      catatonit: '/usr/bin/catatonit',
+      defaultRuntime: config.runtime.defaultRuntime,
+      runtimes: config.runtime.runtimes,
+    },
+    { images, snapshots },
+  );
+  const rt = runtime;
   const cri: CriServer = await startCriServer(
     config.listen,
-    runtimeHandlers({
-      version,
-      cgroupDriver: config.runtime.cgroupDriver,
-      networkStatus: () => ({ ready: false, reason: 'NetworkPluginNotReady', message: 'berth: pod networking is not implemented yet' }),
-      verboseInfo: () => ({ config: configToToml(config) }),
-    }),
+    runtimeHandlers({ version, cgroupDriver: config.runtime.cgroupDriver, verboseInfo: () => ({ config: configToToml(config) }) }, rt),
     imageHandlers(images),
+    { GetContainerEvents: containerEventsStream(rt) },
   );
   let metrics: Server | undefined;
   try {
@@ -95,6 +109,7 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
   return {
     async close() {
       await cri.close();
+      rt.close();
       await new Promise<void>((r) => (metrics ? metrics.close(() => r()) : r()));
       await registry.close();
       releasePid();

@@ -1,0 +1,261 @@
+// Pod sandboxes: pinned namespaces instead of a pause container, CNI networking, pod files,
+// and an infra process only where the pod shares a PID namespace.
+// Intent is persisted before any side effect, so a crash at any point leaves a record that the
+// next start can roll back (reconcile.ts).
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { errorMessage, failedPrecondition, invalidArgument, notFound } from '../util/errors';
+import { logger } from '../util/log';
+import type { RecordStore } from '../store/record-store';
+import { pinNamespaces, unpinNamespaces, type NamespaceKind } from '../network/namespaces';
+import type { PodNetwork } from '../network/pod-network';
+import type { NamespaceMode } from '../oci/spec-builder';
+import { mountPodShm, removePodFiles, unmountPodShm, writePodFiles } from './pod-files';
+import { startInfra, stopInfra } from './infra';
+import { NameRegistry } from './name-registry';
+import { nowNs, podFullName, type PodRecord, type PodSandboxSpec } from './types';
+
+const log = logger('pods');
+
+export interface PodManagerDeps {
+  stateDir: string;
+  records: RecordStore<PodRecord>;
+  network: PodNetwork;
+  runtimeHandlers: () => string[];
+  defaultRuntime: string;
+  defaultCgroupParent: string;
+  catatonit: string;
+  /** Stop (with timeout) and optionally remove every container of a pod. */
+  containers: {
+    stopAll(podId: string, timeoutSeconds: number): Promise<void>;
+    removeAll(podId: string): Promise<void>;
+  };
+}
+
+export interface PodFilter {
+  id?: string;
+  state?: 'ready' | 'notready';
+  labelSelector?: Record<string, string>;
+}
+
+const mode = (m: NamespaceMode | undefined): NamespaceMode => m ?? 'POD';
+
+export function matchesLabels(labels: Record<string, string>, selector: Record<string, string> | undefined): boolean {
+  if (!selector) return true;
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+export class PodManager {
+  private readonly pods = new Map<string, PodRecord>();
+  readonly names = new NameRegistry('pod sandbox');
+  private readonly nsDir: string;
+  private readonly podsDir: string;
+
+  constructor(private readonly deps: PodManagerDeps) {
+    this.nsDir = join(deps.stateDir, 'ns');
+    this.podsDir = join(deps.stateDir, 'pods');
+    mkdirSync(this.nsDir, { recursive: true, mode: 0o711 });
+    mkdirSync(this.podsDir, { recursive: true, mode: 0o711 });
+  }
+
+  /** Records loaded at start-up (after reconcile decided what survives). */
+  adopt(records: Iterable<PodRecord>): void {
+    for (const r of records) {
+      this.pods.set(r.id, r);
+      this.names.claim(r.fullName, r.id);
+    }
+  }
+
+  get(id: string): PodRecord | undefined {
+    return this.pods.get(id);
+  }
+
+  /** Exact id, or a unique id prefix. */
+  find(idOrPrefix: string): PodRecord | undefined {
+    const exact = this.pods.get(idOrPrefix);
+    if (exact) return exact;
+    if (idOrPrefix.length < 3) return undefined;
+    const hits = [...this.pods.values()].filter((p) => p.id.startsWith(idOrPrefix));
+    return hits.length === 1 ? hits[0] : undefined;
+  }
+
+  require(id: string): PodRecord {
+    if (!id) throw invalidArgument('pod sandbox id is required');
+    const p = this.find(id);
+    if (!p) throw notFound(`pod sandbox ${id} not found`, { podId: id });
+    return p;
+  }
+
+  list(filter: PodFilter = {}): PodRecord[] {
+    return [...this.pods.values()].filter(
+      (p) =>
+        p.state !== 'creating' &&
+        (!filter.id || p.id.startsWith(filter.id)) &&
+        (!filter.state || p.state === filter.state) &&
+        matchesLabels(p.spec.labels, filter.labelSelector),
+    );
+  }
+
+  private async persist(p: PodRecord): Promise<void> {
+    await this.deps.records.put(p.id, p);
+  }
+
+  run(spec: PodSandboxSpec, runtimeHandler: string): Promise<string> {
+    const m = spec.metadata;
+    if (!m.name || !m.namespace || !m.uid) throw invalidArgument('pod sandbox metadata needs name, namespace and uid');
+    const handler = runtimeHandler || this.deps.defaultRuntime;
+    if (!this.deps.runtimeHandlers().includes(handler)) throw invalidArgument(`unknown runtime handler "${handler}"`, { handler });
+    const name = podFullName(m);
+    return this.names.run(
+      name,
+      (id) => {
+        // An identical retry of a pod that already came up answers with that pod.
+        const p = this.pods.get(id);
+        return p && p.state === 'ready' && JSON.stringify(p.spec) === JSON.stringify(spec) ? id : undefined;
+      },
+      () => this.create(spec, handler, name),
+    );
+  }
+
+  private async create(spec: PodSandboxSpec, runtimeHandler: string, fullName: string): Promise<string> {
+    const t0 = Date.now();
+    const id = randomBytes(32).toString('hex');
+    const ns = spec.linux.securityContext.namespaceOptions ?? {};
+    const dir = join(this.podsDir, id);
+    const rec: PodRecord = {
+      id,
+      fullName,
+      spec,
+      runtimeHandler,
+      state: 'creating',
+      createdAt: nowNs(),
+      namespaces: {},
+      pidMode: mode(ns.pid) === 'NODE' ? 'NODE' : mode(ns.pid) === 'POD' ? 'POD' : 'CONTAINER',
+      networkMode: mode(ns.network) === 'NODE' ? 'NODE' : 'POD',
+      ipcMode: mode(ns.ipc) === 'NODE' ? 'NODE' : 'POD',
+      ips: [],
+      dir,
+      cgroupParent: spec.linux.cgroupParent || this.deps.defaultCgroupParent,
+      networkAttached: false,
+    };
+    // Intent first: whatever happens next, reconcile finds this record and can undo it.
+    this.pods.set(id, rec);
+    await this.persist(rec);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o711 });
+      const hostNetwork = rec.networkMode === 'NODE';
+      rec.files = await writePodFiles(dir, { hostname: spec.hostname || (hostNetwork ? '' : spec.metadata.name), dnsConfig: spec.dnsConfig, hostNetwork });
+      if (rec.ipcMode !== 'NODE') {
+        rec.shmPath = join(dir, 'shm');
+        await mountPodShm(rec.shmPath);
+      }
+      const kinds: NamespaceKind[] = [];
+      if (!hostNetwork) kinds.push('net', 'uts');
+      if (rec.ipcMode !== 'NODE') kinds.push('ipc');
+      if (kinds.length) {
+        const pinned = await pinNamespaces(this.nsDir, id, kinds, {
+          hostname: kinds.includes('uts') ? spec.hostname || spec.metadata.name : undefined,
+          sysctls: spec.linux.sysctls,
+        });
+        rec.namespaces = { net: pinned.paths.net, ipc: pinned.paths.ipc, uts: pinned.paths.uts };
+        await this.persist(rec);
+      } else if (Object.keys(spec.linux.sysctls ?? {}).length) {
+        throw invalidArgument('sysctls need a pod network or IPC namespace; this pod uses the host\'s', { podId: id });
+      }
+      if (!hostNetwork) {
+        rec.networkAttached = true;
+        await this.persist(rec);
+        const net = await this.deps.network.setUpPodNetwork(
+          id,
+          { podId: id, paths: { net: rec.namespaces.net } },
+          { name: spec.metadata.name, namespace: spec.metadata.namespace, uid: spec.metadata.uid },
+          spec.portMappings,
+        );
+        rec.ips = net.ips;
+      }
+      if (rec.pidMode === 'POD') {
+        rec.infra = await startInfra({
+          podId: id,
+          netns: rec.namespaces.net,
+          ipcns: rec.namespaces.ipc,
+          utsns: rec.namespaces.uts,
+          catatonit: this.deps.catatonit,
+          pidFile: join(dir, 'infra.pid'),
+        });
+      }
+      rec.state = 'ready';
+      await this.persist(rec);
+      log.info({ podId: id, name: fullName, ips: rec.ips, ms: Date.now() - t0 }, 'pod sandbox ready');
+      return id;
+    } catch (e) {
+      log.warn({ podId: id, name: fullName, err: errorMessage(e) }, 'pod sandbox creation failed; rolling back');
+      await this.teardown(rec).catch((err) => log.error({ podId: id, err: errorMessage(err) }, 'rollback incomplete; reconcile will retry'));
+      await this.forget(rec).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Release everything the pod holds on the host. Idempotent; also used for rollback and reconcile. */
+  async teardown(rec: PodRecord): Promise<void> {
+    const errors: string[] = [];
+    const step = async (what: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (e) {
+        errors.push(`${what}: ${errorMessage(e)}`);
+      }
+    };
+    if (rec.infra) {
+      const infra = rec.infra;
+      await step('infra', () => stopInfra(infra.pid, infra.startTime));
+    }
+    // CNI DEL before unpinning: plugins clean up inside the namespace.
+    if (rec.networkAttached) await step('cni', () => this.deps.network.tearDownPodNetwork(rec.id));
+    await step('namespaces', () => unpinNamespaces(this.nsDir, rec.id));
+    if (rec.shmPath) {
+      const shm = rec.shmPath;
+      await step('shm', () => unmountPodShm(shm));
+    }
+    if (errors.length) throw failedPrecondition(`pod ${rec.id}: ${errors.join('; ')}`, { podId: rec.id });
+    rec.infra = undefined;
+    rec.networkAttached = false;
+    rec.namespaces = {};
+  }
+
+  /** Drop a pod's files, name and record (after teardown). */
+  async forget(rec: PodRecord): Promise<void> {
+    this.pods.delete(rec.id);
+    this.names.release(rec.fullName, rec.id);
+    await removePodFiles(rec.dir).catch(() => undefined);
+    rmSync(rec.dir, { recursive: true, force: true });
+    await this.deps.records.delete(rec.id);
+  }
+
+  async stop(id: string): Promise<void> {
+    const rec = this.require(id);
+    if (rec.state === 'creating') throw failedPrecondition(`pod sandbox ${rec.id} is still being created`, { podId: rec.id });
+    await this.deps.containers.stopAll(rec.id, 0);
+    await this.teardown(rec);
+    rec.state = 'notready';
+    await this.persist(rec);
+    log.info({ podId: rec.id }, 'pod sandbox stopped');
+  }
+
+  /** Idempotent: an unknown pod is already removed. */
+  async remove(id: string): Promise<void> {
+    if (!id) throw invalidArgument('pod sandbox id is required');
+    const rec = this.find(id);
+    if (!rec) return;
+    if (rec.state === 'creating') throw failedPrecondition(`pod sandbox ${rec.id} is still being created`, { podId: rec.id });
+    await this.deps.containers.stopAll(rec.id, 0);
+    await this.deps.containers.removeAll(rec.id);
+    await this.teardown(rec);
+    await this.forget(rec);
+    log.info({ podId: rec.id }, 'pod sandbox removed');
+  }
+
+  all(): PodRecord[] {
+    return [...this.pods.values()];
+  }
+}
