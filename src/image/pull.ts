@@ -189,23 +189,47 @@ async function layerJob(
       if (err) tap.destroy(err);
     });
     const unpacked = deps.applyLayer(tap, dir);
+    // A failed unpacker stops reading: end the feed so nothing waits on it for ever.
+    unpacked.catch(() => tarIn.destroy());
     // Once the unpacker is done (it may stop at the end-of-archive marker), keep the rest flowing
     // so the download can finish and the diff id covers every byte.
     const drained = unpacked.then(() => {
       tap.resume();
     });
-    // The blob goes to the content store; its bytes are teed into the unpacker as they arrive.
-    // If the blob is already stored (or being stored by another pull), unpack from the store.
+    // Feeding the unpacker never fails the download: if the unpacker died, its own error is
+    // reported, unless the blob then fails verification, which is the root cause to report.
+    const feed = async (chunk: Buffer): Promise<void> => {
+      if (tarIn.destroyed) return;
+      try {
+        await writeTo(tarIn, chunk);
+      } catch {
+        // unpacker gone; see `unpacked`
+      }
+    };
+    // The blob goes to the content store; its bytes are fed to the unpacker as they arrive, with
+    // backpressure (the store's own tee does not wait, so a slow unpacker would buffer the blob).
+    let fedFromDownload = false;
+    const fetchAndFeed = async (): Promise<Readable> => {
+      fedFromDownload = true;
+      const tee = new Transform({
+        transform(chunk: Buffer, _e, cb) {
+          feed(chunk).then(() => cb(null, chunk), cb);
+        },
+      });
+      return pipelineCb(await fetch(), tee, () => undefined);
+    };
     const stored = (async () => {
       try {
-        if (content.has(layer.digest) || content.isWriting(layer.digest)) {
-          if (content.isWriting(layer.digest)) await content.write(layer.digest, layer.size, fetch);
-          const src = content.reader(layer.digest);
-          for await (const chunk of src) await writeTo(tarIn, chunk as Buffer);
-        } else {
-          await deps.downloads.run(() => content.write(layer.digest, layer.size, fetch, { tee: (c) => writeTo(tarIn, c) }));
+        if (content.isWriting(layer.digest)) await content.write(layer.digest, layer.size, fetch);
+        else if (!content.has(layer.digest)) await deps.downloads.run(() => content.write(layer.digest, layer.size, fetchAndFeed));
+        // Stored before (or by a concurrent pull, whose write we joined): unpack from the store.
+        if (!fedFromDownload) {
+          for await (const chunk of content.reader(layer.digest)) {
+            if (tarIn.destroyed) break;
+            await feed(chunk as Buffer);
+          }
         }
-        tarIn.end();
+        if (!tarIn.destroyed) tarIn.end();
       } catch (e) {
         tarIn.destroy(e as Error);
         throw e;
