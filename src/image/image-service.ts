@@ -13,7 +13,7 @@ const log = logger('images');
 
 /** Snapshot operations the image service needs beyond what a pull uses. */
 export interface SnapshotGcPort {
-  listCommitted(): string[];
+  list(): Promise<{ key: string; kind: string }[]>;
   remove(key: string): Promise<void>;
   usage(key: string): Promise<{ bytes: number; inodes: number }>;
 }
@@ -72,7 +72,15 @@ export class ImageService {
     if (!refText) throw invalidArgument('image reference is empty');
     const ref = parseReference(refText);
     const key = formatReference(ref);
-    return this.pulls.do(key, () => this.gcLock.withShared(() => this.doPull(ref, key, opts)));
+    return this.pulls.do(key, () =>
+      this.gcLock.withShared(() => this.doPull(ref, key, opts)).catch((e: unknown) => {
+        // A failed pull may leave verified blobs and committed snapshots that no image refers to
+        // (layers that finished before another failed). Collect them now, without holding up the
+        // answer: GC waits for the pulls still running.
+        this.gc().catch((err) => log.warn({ err: errorMessage(err) }, 'garbage collection after a failed pull failed'));
+        throw e;
+      }),
+    );
   }
 
   private async doPull(ref: ImageReference, key: string, opts: FetchOptions): Promise<ImageRecord> {
@@ -120,8 +128,8 @@ export class ImageService {
       // Children before parents: a parent with children cannot be removed. Loop until stable.
       for (let progress = true; progress; ) {
         progress = false;
-        for (const key of this.deps.snapshotGc.listCommitted()) {
-          if (keepChains.has(key)) continue;
+        for (const { key, kind } of await this.deps.snapshotGc.list()) {
+          if (kind !== 'committed' || keepChains.has(key)) continue;
           try {
             await this.deps.snapshotGc.remove(key);
             this.usageCache.delete(key);
@@ -145,7 +153,8 @@ export class ImageService {
       usedBytes += b.size;
       inodesUsed++;
     }
-    for (const key of this.deps.snapshotGc.listCommitted()) {
+    for (const { key, kind } of await this.deps.snapshotGc.list()) {
+      if (kind !== 'committed') continue;
       let u = this.usageCache.get(key);
       if (!u) {
         u = await this.deps.snapshotGc.usage(key);
