@@ -20,10 +20,13 @@ export interface LeakScope {
   processNames?: string[];
   /** ...when their command line also contains one of these strings (e.g. the test's temp dir). Unset: any. */
   processCmdlineIncludes?: string[];
-  /** Directories holding network namespace pins (e.g. <state>/netns); /run/netns is always looked at. */
+  /** Directories holding network namespace pins (e.g. <state>/netns, /run/netns). */
   netnsDirs?: string[];
-  /** Check veth interfaces in the host namespace. Default true. */
-  veth?: boolean;
+  /**
+   * veth interfaces in the host namespace: true = any new one, a list = new ones whose name starts
+   * with one of these prefixes. Default off: the host is shared with other tests.
+   */
+  veth?: boolean | string[];
   /** Directories whose whole tree (paths and types) must be unchanged. */
   fileDirs?: string[];
 }
@@ -83,7 +86,7 @@ function describe(p: ProcessInfo): string {
 
 function netnsPins(dirs: string[]): string[] {
   const out: string[] = [];
-  for (const d of ['/run/netns', ...dirs]) {
+  for (const d of dirs) {
     if (!existsSync(d)) continue;
     for (const n of readdirSync(d)) out.push(join(resolve(d), n));
   }
@@ -129,7 +132,7 @@ export function treeListing(dir: string): string[] {
   return out;
 }
 
-/** A picture of the host: all mounts, processes, netns pins, veths, and trees of `scope.fileDirs`. */
+/** A picture of the host: all mounts, processes, veths, and netns pins and trees of the given dirs. */
 export function snapshotHost(scope: Pick<LeakScope, 'netnsDirs' | 'fileDirs'> = {}): HostSnapshot {
   const files = new Map<string, string[]>();
   for (const d of scope.fileDirs ?? []) files.set(resolve(d), treeListing(d));
@@ -175,7 +178,11 @@ export function findLeaks(before: HostSnapshot, scope: LeakScope = {}): LeakRepo
     (p) => p.pid !== process.pid && before.processes.get(p.pid) !== describe(p) && (descends(p) || named(p)),
   );
   const netns = netnsPins(scope.netnsDirs ?? []).filter((n) => !before.netns.has(n));
-  const veths = scope.veth === false ? [] : vethInterfaces().filter((v) => !before.veths.has(v));
+  const vethScope = scope.veth ?? false;
+  const veths =
+    vethScope === false
+      ? []
+      : vethInterfaces().filter((v) => !before.veths.has(v) && (vethScope === true || vethScope.some((p) => v.startsWith(p))));
   const files: LeakReport['files'] = [];
   for (const d of scope.fileDirs ?? [...before.files.keys()]) {
     const was = before.files.get(resolve(d));

@@ -86,12 +86,13 @@ class Env {
 
   async close(): Promise<void> {
     const root = this.berthd?.root;
+    const base = this.berthd?.base;
     const pids = [this.berthd?.pid, this.registry?.pid].filter((p): p is number => p !== undefined);
     try {
       await this.berthd?.destroy();
       await this.registry?.stop();
       for (const pid of pids) assert.throws(() => process.kill(pid, 0), /ESRCH/, `process ${pid} is gone`);
-      await assertNoLeaks(this.before, { mountDirs: [this.tmp, ...(root ? [root] : [])], processCmdlineIncludes: [this.tmp, '/tmp/berth-'] });
+      await assertNoLeaks(this.before, { mountDirs: [this.tmp, ...(root ? [root] : [])], processCmdlineIncludes: [this.tmp, ...(base ? [base] : [])] });
     } finally {
       rmSync(this.tmp, { recursive: true, force: true });
     }
@@ -330,4 +331,33 @@ test('a tag that moves: the new image gets the tag, the old keeps only its repoD
     assert.equal(await env.pull(a.digestReference), idA);
     assert.equal((await env.status(a.reference)).image?.id, idB);
   });
+});
+
+test('the leak checker notices stray children, mounts and files (and then passes once they are gone)', async () => {
+  const { spawn } = await import('node:child_process');
+  const sys = await import('../../src/snapshot/sys');
+  const dir = mkdtempSync(join(tmpdir(), 'berth-leakcheck-'));
+  try {
+    const before = snapshotHost({ fileDirs: [dir] });
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    mkdirSync(join(dir, 'mnt'));
+    sys.mount('tmpfs', join(dir, 'mnt'), 'tmpfs', 0, 'size=1m');
+    try {
+      await assert.rejects(assertNoLeaks(before, { mountDirs: [dir], fileDirs: [dir], settleMs: 200 }), (e: Error) => {
+        assert.match(e.message, new RegExp(`process ${child.pid} .*sleep 30`));
+        assert.match(e.message, new RegExp(`mount ${join(dir, 'mnt')}`));
+        assert.match(e.message, /file added in .*: d mnt/);
+        return true;
+      });
+    } finally {
+      sys.umount(join(dir, 'mnt'), 0);
+      child.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(join(dir, 'mnt'), { recursive: true });
+    await assertNoLeaks(before, { mountDirs: [dir], fileDirs: [dir], settleMs: 200 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
