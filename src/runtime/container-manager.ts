@@ -2,6 +2,7 @@
 // snapshot, created by the OCI runtime under conmon (which keeps stdio, writes the CRI log and
 // records the exit). Status and lists answer from memory.
 import { randomBytes } from 'node:crypto';
+import { hostname as osHostname } from 'node:os';
 import { mkdirSync, rmSync, statSync, existsSync, promises as fsp } from 'node:fs';
 import { dirname, join, isAbsolute } from 'node:path';
 import { BerthError, deadlineExceeded, errorMessage, failedPrecondition, invalidArgument, isBerthError, notFound } from '../util/errors';
@@ -161,10 +162,21 @@ export class ContainerManager {
       await this.deps.snapshots.mount(id, rec.rootfs, false);
       const ns = spec.config.linux?.securityContext?.namespaceOptions;
       const target = ns?.pid === 'TARGET' && ns.targetId ? this.require(ns.targetId) : undefined;
+      // Network and IPC belong to the pod; only the PID mode is the container's own choice.
+      const config = {
+        ...spec.config,
+        linux: {
+          ...spec.config.linux,
+          securityContext: {
+            ...spec.config.linux?.securityContext,
+            namespaceOptions: { ...ns, network: pod.networkMode, ipc: pod.ipcMode, pid: ns?.pid ?? pod.pidMode },
+          },
+        },
+      };
       const ociSpec = await prepareContainerSpec({
         id,
         name: spec.metadata.name,
-        config: spec.config,
+        config,
         image: image.config,
         imageName: rec.imageName,
         rootfs: rec.rootfs,
@@ -173,7 +185,7 @@ export class ContainerManager {
           name: pod.spec.metadata.name,
           namespace: pod.spec.metadata.namespace,
           uid: pod.spec.metadata.uid,
-          hostname: pod.spec.hostname,
+          hostname: pod.spec.hostname || osHostname(),
           namespacePaths: { network: pod.namespaces.net, ipc: pod.namespaces.ipc, uts: pod.namespaces.uts },
           infraPid: pod.infra?.pid,
           resolvConfPath: pod.files?.resolvConfPath,

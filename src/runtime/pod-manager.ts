@@ -3,6 +3,7 @@
 // Intent is persisted before any side effect, so a crash at any point leaves a record that the
 // next start can roll back (reconcile.ts).
 import { randomBytes } from 'node:crypto';
+import { hostname as osHostname } from 'node:os';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, failedPrecondition, invalidArgument, notFound } from '../util/errors';
@@ -145,7 +146,9 @@ export class PodManager {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o711 });
       const hostNetwork = rec.networkMode === 'NODE';
-      rec.files = await writePodFiles(dir, { hostname: spec.hostname || (hostNetwork ? '' : spec.metadata.name), dnsConfig: spec.dnsConfig, hostNetwork });
+      // As containerd does: a pod that names no hostname gets the node's.
+      const hostname = spec.hostname || osHostname();
+      rec.files = await writePodFiles(dir, { hostname, dnsConfig: spec.dnsConfig, hostNetwork });
       if (rec.ipcMode !== 'NODE') {
         rec.shmPath = join(dir, 'shm');
         await mountPodShm(rec.shmPath);
@@ -155,7 +158,7 @@ export class PodManager {
       if (rec.ipcMode !== 'NODE') kinds.push('ipc');
       if (kinds.length) {
         const pinned = await pinNamespaces(this.nsDir, id, kinds, {
-          hostname: kinds.includes('uts') ? spec.hostname || spec.metadata.name : undefined,
+          hostname: kinds.includes('uts') ? hostname : undefined,
           sysctls: spec.linux.sysctls,
         });
         rec.namespaces = { net: pinned.paths.net, ipc: pinned.paths.ipc, uts: pinned.paths.uts };
