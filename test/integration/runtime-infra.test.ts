@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { pinNamespaces, releaseNamespaceDir, unpinNamespaces } from '../../src/network/namespaces';
 import { findInfraAfterRestart, isInfraAlive, readProcStat, startInfra, stopInfra } from '../../src/runtime/infra';
+import { cgroupProcsFiles, detectCgroupMode, ensureCgroup, removeCgroup } from '../../src/runtime/cgroup-stats';
 import { isBerthError } from '../../src/util/errors';
 import { setRootLogger } from '../../src/util/log';
 
@@ -52,6 +53,7 @@ describe('pod infra process', { timeout: 60_000 }, () => {
   let tmp = '';
   let nsDir = '';
   const started: number[] = [];
+  const cgroup = `/berth-infra-test-${process.pid}`;
   before(() => {
     tmp = mkdtempSync(join(tmpdir(), 'berth-infra-'));
     nsDir = join(tmp, 'ns');
@@ -63,13 +65,17 @@ describe('pod infra process', { timeout: 60_000 }, () => {
     }
     for (const id of ['infra1', 'infra2', 'infra3']) await unpinNamespaces(nsDir, id).catch(() => undefined);
     await releaseNamespaceDir(nsDir).catch(() => undefined);
+    await removeCgroup(cgroup, 'cgroupfs', await detectCgroupMode()).catch(() => undefined);
     if (mountsUnder(tmp).length === 0) rmSync(tmp, { recursive: true, force: true });
   });
 
   it('runs catatonit as PID 1 of a new PID namespace inside the pinned namespaces', async () => {
     const pinned = await pinNamespaces(nsDir, 'infra1', ['net', 'ipc', 'uts'], { hostname: 'infra-test' });
     const pidFile = join(tmp, 'pods', 'infra1', 'infra.pid');
+    const mode = await detectCgroupMode();
+    await ensureCgroup(cgroup, 'cgroupfs', mode);
     const infra = await startInfra({
+      cgroupProcs: await cgroupProcsFiles(cgroup, mode),
       podId: 'infra1',
       netns: pinned.paths.net,
       ipcns: pinned.paths.ipc,
@@ -81,6 +87,8 @@ describe('pod infra process', { timeout: 60_000 }, () => {
     assert.equal(readFileSync(pidFile, 'utf8'), `${infra.pid}\n`);
     assert.equal(readlinkSync(`/proc/${infra.pid}/exe`), CATATONIT);
     assert.equal((await readProcStat(infra.pid))?.startTime, infra.startTime);
+    const cgroupLines = readFileSync(`/proc/${infra.pid}/cgroup`, 'utf8').trim().split('\n');
+    assert.ok(cgroupLines.some((l) => /^\d+:(pids|memory)?:/.test(l) && l.endsWith(`:${cgroup}`)), `moved into ${cgroup}: ${cgroupLines.join(' | ')}`);
 
     for (const k of ['net', 'ipc', 'uts'] as const) {
       const pinnedIno = statSync(pinned.paths[k]!).ino;
@@ -115,6 +123,7 @@ describe('pod infra process', { timeout: 60_000 }, () => {
     await stopInfra(infra.pid, infra.startTime); // idempotent
     assert.equal(await findInfraAfterRestart(join(tmp, 'missing.pid')), undefined);
 
+    await removeCgroup(cgroup, 'cgroupfs', mode);
     await unpinNamespaces(nsDir, 'infra1');
     rmSync(join(tmp, 'pods', 'infra1'), { recursive: true });
   });
