@@ -253,7 +253,11 @@ async function layerJob(
     log.debug({ ...ctx, chainId, ms: Date.now() - t0 }, 'layer unpacked');
   } catch (e) {
     if (prepared) await snapshots.abort(chainId).catch((err) => log.warn({ ...ctx, err: errorMessage(err) }, 'abort snapshot failed'));
-    if (e instanceof BerthError) throw e;
+    // Name the layer and image in the message: it is all the kubelet shows (e.g. an unpacker refusal).
+    if (e instanceof BerthError) {
+      if (e.message.includes(layer.digest)) throw e;
+      throw new BerthError(e.kind, `layer ${layer.digest} of ${refText}: ${e.message}`, { ...e.context, ...ctx }, { cause: e });
+    }
     throw new BerthError('internal', `layer ${layer.digest} of ${refText}: ${errorMessage(e)}`, ctx, { cause: e });
   }
 }
