@@ -5,6 +5,10 @@ import { invalidArgument, isBerthError } from '../util/errors';
 import type {
   ContainerEventResponse,
   ContainerStatusRequest__Output,
+  ContainerStatsRequest__Output,
+  ListContainerStatsRequest__Output,
+  PodSandboxStatsRequest__Output,
+  ListPodSandboxStatsRequest__Output,
   CreateContainerRequest__Output,
   ExecSyncRequest__Output,
   GetEventsRequest__Output,
@@ -26,6 +30,7 @@ import type {
   RuntimeConfigResponse,
 } from './proto';
 import type { UnaryImpl } from './rpc';
+import { toContainerStats, toPodSandboxStats } from './stats-translate';
 import { containerSpec, podSandboxSpec, resources, toContainer, toContainerStatus, toPodSandbox, toPodSandboxStatus } from './runtime-translate';
 
 export const RUNTIME_NAME = 'berth';
@@ -163,6 +168,27 @@ export function runtimeHandlers(info: RuntimeInfo, rt: Runtime): Record<string, 
     ReopenContainerLog: async (req: ReopenContainerLogRequest__Output) => {
       await rt.containers.reopenLog(need(req.containerId, 'container_id'));
       return {};
+    },
+
+    ContainerStats: async (req: ContainerStatsRequest__Output) => ({
+      stats: toContainerStats(await rt.stats.byId(need(req.containerId, 'container_id'))),
+    }),
+
+    ListContainerStats: async (req: ListContainerStatsRequest__Output) => {
+      const f = req.filter;
+      const samples = await rt.stats.list({ id: f?.id || undefined, podSandboxId: f?.podSandboxId || undefined, labelSelector: f?.labelSelector });
+      return { stats: samples.map(toContainerStats) };
+    },
+
+    PodSandboxStats: async (req: PodSandboxStatsRequest__Output) => {
+      const p = rt.pods.require(need(req.podSandboxId, 'pod_sandbox_id'));
+      return { stats: toPodSandboxStats(p, await rt.stats.list({ podSandboxId: p.id })) };
+    },
+
+    ListPodSandboxStats: async (req: ListPodSandboxStatsRequest__Output) => {
+      const f = req.filter;
+      const pods = rt.pods.list({ id: f?.id || undefined, labelSelector: f?.labelSelector, state: 'ready' });
+      return { stats: await Promise.all(pods.map(async (p) => toPodSandboxStats(p, await rt.stats.list({ podSandboxId: p.id })))) };
     },
 
     ExecSync: async (req: ExecSyncRequest__Output) => {

@@ -57,8 +57,9 @@ function profile(p: SecurityProfile__Output | null | undefined, legacyPath?: str
   // Deprecated string form: "runtime/default", "docker/default", "unconfined", "localhost/<path>".
   if (!legacyPath) return undefined;
   if (legacyPath === 'unconfined') return { profileType: 'Unconfined' };
+  if (legacyPath === 'runtime/default' || legacyPath === 'docker/default') return { profileType: 'RuntimeDefault' };
   if (legacyPath.startsWith('localhost/')) return { profileType: 'Localhost', localhostRef: legacyPath.slice('localhost/'.length) };
-  return { profileType: 'RuntimeDefault' };
+  throw invalidArgument(`security profile "${legacyPath}" is not runtime/default, docker/default, unconfined or localhost/<path>`, { profile: legacyPath });
 }
 
 export function resources(r: LinuxContainerResources__Output | null | undefined): CriLinuxResources | undefined {

@@ -124,17 +124,25 @@ export class OciRuntime {
       if (opts.input) child.stdin!.end(opts.input);
       let timedOut = false;
       let killing: Promise<void> | undefined;
+      let forceTimer: NodeJS.Timeout | undefined;
+      // On timeout kill the exec'd process first and let runc reap it and exit: killing runc at the
+      // same moment would leave the process a zombie under the container's init, which may never
+      // reap it. runc itself is killed only if it has not exited after a grace period.
       const timer =
         opts.timeoutMs && opts.timeoutMs > 0
           ? setTimeout(() => {
               timedOut = true;
-              killing = killExec(pidFile, child.pid);
+              killing = killExecProcess(pidFile);
+              forceTimer = setTimeout(() => killProcessGroup(child.pid), EXEC_KILL_GRACE_MS);
             }, opts.timeoutMs)
           : undefined;
       const code = await new Promise<number>((resolve, reject) => {
         child.once('error', (e) => reject(unavailable(`OCI runtime ${this.path} cannot run: ${e.message}`, ctx, e)));
         child.once('close', (c, sig) => resolve(c ?? 128 + signalNumber(sig)));
-      }).finally(() => clearTimeout(timer));
+      }).finally(() => {
+        clearTimeout(timer);
+        clearTimeout(forceTimer);
+      });
       await killing;
       if (!timedOut) {
         const runtimeError = await readRuntimeLogErrors(logFile);
@@ -207,7 +215,9 @@ function signalNumber(sig: NodeJS.Signals | null): number {
   return sig ? (osConstants.signals[sig] ?? 0) : 0;
 }
 
-async function killExec(pidFile: string, runtimePid: number | undefined): Promise<void> {
+const EXEC_KILL_GRACE_MS = 2000;
+
+async function killExecProcess(pidFile: string): Promise<void> {
   const pid = Number((await fsp.readFile(pidFile, 'utf8').catch(() => '')).trim());
   if (Number.isInteger(pid) && pid > 0) {
     try {
@@ -216,12 +226,14 @@ async function killExec(pidFile: string, runtimePid: number | undefined): Promis
       // already exited
     }
   }
-  if (runtimePid) {
-    try {
-      process.kill(-runtimePid, 'SIGKILL'); // runc runs in its own process group (detached)
-    } catch {
-      // already exited
-    }
+}
+
+function killProcessGroup(runtimePid: number | undefined): void {
+  if (!runtimePid) return;
+  try {
+    process.kill(-runtimePid, 'SIGKILL'); // runc runs in its own process group (detached)
+  } catch {
+    // already exited
   }
 }
 

@@ -12,7 +12,7 @@ import type { RecordStore } from '../store/record-store';
 import { pinNamespaces, unpinNamespaces, type NamespaceKind } from '../network/namespaces';
 import type { PodNetwork } from '../network/pod-network';
 import type { NamespaceMode } from '../oci/spec-builder';
-import { mountPodShm, removePodFiles, unmountPodShm, writePodFiles } from './pod-files';
+import { mountPodShm, removePodFiles, unmountPodShm, updatePodHosts, writePodFiles } from './pod-files';
 import { startInfra, stopInfra } from './infra';
 import { NameRegistry } from './name-registry';
 import { nowNs, podFullName, type PodRecord, type PodSandboxSpec } from './types';
@@ -176,6 +176,7 @@ export class PodManager {
           spec.portMappings,
         );
         rec.ips = net.ips;
+        await updatePodHosts(dir, hostname, rec.ips);
       }
       if (rec.pidMode === 'POD') {
         rec.infra = await startInfra({
@@ -193,8 +194,15 @@ export class PodManager {
       return id;
     } catch (e) {
       log.warn({ podId: id, name: fullName, err: errorMessage(e) }, 'pod sandbox creation failed; rolling back');
-      await this.teardown(rec).catch((err) => log.error({ podId: id, err: errorMessage(err) }, 'rollback incomplete; reconcile will retry'));
-      await this.forget(rec).catch(() => undefined);
+      try {
+        await this.teardown(rec);
+        await this.forget(rec);
+      } catch (err) {
+        // Keep the record (state creating): the next start's reconcile retries the teardown.
+        log.error({ podId: id, err: errorMessage(err) }, 'rollback incomplete; reconcile will retry');
+        this.pods.delete(id);
+        this.names.release(fullName, id);
+      }
       throw e;
     }
   }

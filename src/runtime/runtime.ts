@@ -16,6 +16,8 @@ import { ContainerManager } from './container-manager';
 import { ExitMonitor } from './exit-monitor';
 import { PodManager } from './pod-manager';
 import { RuntimeEvents } from './events';
+import { StatsCollector } from './stats';
+import { detectCgroupMode, type CgroupMode } from './cgroup-stats';
 import type { ContainerRecord, PodRecord } from './types';
 
 const log = logger('runtime');
@@ -52,12 +54,13 @@ export class Runtime {
   readonly events = new RuntimeEvents();
   readonly cni: CniConfigWatcher;
   readonly network: PodNetwork;
+  readonly stats: StatsCollector;
   private readonly exits: ExitMonitor;
   private readonly ociRuntimes = new Map<string, OciRuntime>();
   private readonly podRecords: RecordStore<PodRecord>;
   private readonly containerRecords: RecordStore<ContainerRecord>;
 
-  private constructor(private readonly cfg: RuntimeConfig, deps: RuntimeDeps, host: HostFacts) {
+  private constructor(private readonly cfg: RuntimeConfig, deps: RuntimeDeps, host: HostFacts, cgroupMode: CgroupMode) {
     for (const [name, h] of Object.entries(cfg.runtimes)) {
       this.ociRuntimes.set(name, new OciRuntime({ path: h.path, root: h.root, systemdCgroup: cfg.cgroupDriver === 'systemd' }));
     }
@@ -104,12 +107,13 @@ export class Runtime {
       events: this.events,
     });
     this.containers = containers;
+    this.stats = new StatsCollector(containers, deps.snapshots, cfg.cgroupDriver, cgroupMode);
     this.exits = new ExitMonitor(containers.exitDir, (id, code) => containers!.onExit(id, code));
     containers.exits = this.exits;
   }
 
   static async start(cfg: RuntimeConfig, deps: RuntimeDeps): Promise<Runtime> {
-    const rt = new Runtime(cfg, deps, await detectHostFacts());
+    const rt = new Runtime(cfg, deps, await detectHostFacts(), await detectCgroupMode());
     rt.cni.start();
     await rt.reconcile(deps.snapshots);
     rt.exits.start();
