@@ -4,7 +4,7 @@
 // on disk (the merged snapshot view, the content store, garbage collection).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBerthd, call, type RunningBerthd } from '../helpers/berthd';
@@ -333,19 +333,35 @@ test('a tag that moves: the new image gets the tag, the old keeps only its repoD
   });
 });
 
-test('the leak checker notices stray children, mounts and files (and then passes once they are gone)', async () => {
-  const { spawn } = await import('node:child_process');
+test('the leak checker notices stray children, orphans by name, mounts and files (and passes once they are gone)', async () => {
+  const { spawn, spawnSync } = await import('node:child_process');
+  const { listProcesses } = await import('../helpers/leaks');
   const sys = await import('../../src/snapshot/sys');
   const dir = mkdtempSync(join(tmpdir(), 'berth-leakcheck-'));
+  // Scoped to this dir: other tests on the host may start conmon/runc meanwhile.
+  const scope = { mountDirs: [dir], fileDirs: [dir], processNames: ['sleep'], processCmdlineIncludes: [dir], settleMs: 200 };
   try {
+    // Run sleep through a link in dir, so its command line names dir.
+    const sleep = join(dir, 'sleep');
+    symlinkSync('/bin/sleep', sleep);
     const before = snapshotHost({ fileDirs: [dir] });
-    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const child = spawn(sleep, ['30'], { stdio: 'ignore' });
     const exited = new Promise((r) => child.once('exit', r));
+    // An orphan (reparented away from us, like conmon) is found by name.
+    spawnSync('sh', ['-c', `${sleep} 31 >/dev/null 2>&1 &`]);
+    let orphan: ReturnType<typeof listProcesses>[number] | undefined;
+    for (let i = 0; i < 100 && !orphan; i++) {
+      orphan = listProcesses().find((p) => p.cmdline === `${sleep} 31`);
+      if (!orphan) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(orphan, 'orphan started');
+    assert.notEqual(orphan.ppid, process.pid);
     mkdirSync(join(dir, 'mnt'));
     sys.mount('tmpfs', join(dir, 'mnt'), 'tmpfs', 0, 'size=1m');
     try {
-      await assert.rejects(assertNoLeaks(before, { mountDirs: [dir], fileDirs: [dir], settleMs: 200 }), (e: Error) => {
+      await assert.rejects(assertNoLeaks(before, scope), (e: Error) => {
         assert.match(e.message, new RegExp(`process ${child.pid} .*sleep 30`));
+        assert.match(e.message, new RegExp(`process ${orphan.pid} .*sleep 31`));
         assert.match(e.message, new RegExp(`mount ${join(dir, 'mnt')}`));
         assert.match(e.message, /file added in .*: d mnt/);
         return true;
@@ -353,10 +369,11 @@ test('the leak checker notices stray children, mounts and files (and then passes
     } finally {
       sys.umount(join(dir, 'mnt'), 0);
       child.kill('SIGKILL');
+      process.kill(orphan.pid, 'SIGKILL');
       await exited;
     }
     rmSync(join(dir, 'mnt'), { recursive: true });
-    await assertNoLeaks(before, { mountDirs: [dir], fileDirs: [dir], settleMs: 200 });
+    await assertNoLeaks(before, { ...scope, settleMs: 2000 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
