@@ -343,6 +343,7 @@ test('restart keeps images; SIGKILL mid-pull leaves no half image, no leftovers,
     const before = await env.list();
 
     assert.equal(await env.berthd.stop('SIGTERM'), 0, 'berthd exits 0 on SIGTERM');
+    assert.equal(existsSync(env.berthd.socket), false, 'berthd removes its socket on SIGTERM');
     await env.restart();
     assert.deepEqual(await env.list(), before, 'same images after a clean restart');
     assert.equal((await call<object, { image: CriImage | null }>(env.berthd.clients.image, 'ImageStatus', { image: { image: small.reference } })).image?.id, smallId);
