@@ -52,7 +52,7 @@ export function imageHandlers(images: ImageDomain): Record<string, UnaryImpl<any
           repoTags: r.repoTags,
           repoDigests: r.repoDigests,
           manifestDigest: r.manifest.digest,
-          chainId: r.layers.at(-1)?.chainId ?? '',
+          chainID: r.layers.at(-1)?.chainId ?? '',
           imageSpec: r.config,
         });
       }

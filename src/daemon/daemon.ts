@@ -22,7 +22,6 @@ import { startCriServer, type CriServer } from '../cri/server';
 import { imageHandlers } from '../cri/image-handlers';
 import { containerEventsStream, runtimeHandlers } from '../cri/runtime-handlers';
 import { Runtime } from '../runtime/runtime';
-import { configToToml } from './config';
 
 const log = logger('berthd');
 
@@ -94,7 +93,7 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
   const rt = runtime;
   const cri: CriServer = await startCriServer(
     config.listen,
-    runtimeHandlers({ version, cgroupDriver: config.runtime.cgroupDriver, verboseInfo: () => ({ config: configToToml(config) }) }, rt),
+    runtimeHandlers({ version, cgroupDriver: config.runtime.cgroupDriver, verboseInfo: () => ({ config: JSON.stringify(config) }) }, rt),
     imageHandlers(images),
     { GetContainerEvents: containerEventsStream(rt) },
   );

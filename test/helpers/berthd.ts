@@ -56,16 +56,26 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<RunningBert
   const fd = openSync(logFile, 'a');
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], cwd: REPO });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  const deadline = Date.now() + 20_000;
-  while (!existsSync(socket)) {
+  // Ready means answering: a socket file may be a stale one left by a killed predecessor.
+  const deadline = Date.now() + 30_000;
+  let clients = createCriClients(socket);
+  for (;;) {
     if (child.exitCode !== null) throw new Error(`berthd exited with ${child.exitCode}:\n${readFileSync(logFile, 'utf8')}`);
+    if (existsSync(socket)) {
+      const answered = await call(clients.runtime, 'Version', {}, 1000).then(
+        () => true,
+        () => false,
+      );
+      if (answered) break;
+      clients.close();
+      clients = createCriClients(socket);
+    }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`berthd did not create ${socket} in time:\n${readFileSync(logFile, 'utf8')}`);
+      throw new Error(`berthd did not answer on ${socket} in time:\n${readFileSync(logFile, 'utf8')}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const clients = createCriClients(socket);
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     clients.close();
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);

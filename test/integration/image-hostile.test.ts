@@ -123,7 +123,7 @@ test('hostile layers fail the pull or stay confined; nothing outside the root ch
       }
       outcomes.push(`${name}: confined`);
       const st = await call<object, { info: Record<string, string> }>(image, 'ImageStatus', { image: { image: ref }, verbose: true });
-      const chainId = (JSON.parse(st.info.info!) as { chainId: string }).chainId;
+      const chainId = (JSON.parse(st.info.info!) as { chainID: string }).chainID;
       const view = mkdtempSync(join(tmpdir(), 'berth-image-view-'));
       const snaps = new OverlaySnapshotter(berthd.root);
       try {

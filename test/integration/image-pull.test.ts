@@ -116,12 +116,12 @@ async function withEnv(fn: (env: Env) => Promise<void>): Promise<void> {
 async function withMergedView(env: Env, ref: string, fn: (dir: string) => void | Promise<void>): Promise<void> {
   const st = await env.status(ref, true);
   assert.ok(st.image, `image ${ref} is known`);
-  const info = JSON.parse(st.info.info ?? '{}') as { chainId?: string };
-  assert.match(info.chainId ?? '', /^sha256:[a-f0-9]{64}$/, 'verbose ImageStatus has the top chain id');
+  const info = JSON.parse(st.info.info ?? '{}') as { chainID?: string };
+  assert.match(info.chainID ?? '', /^sha256:[a-f0-9]{64}$/, 'verbose ImageStatus has the top chain id');
   const target = mkdtempSync(join(tmpdir(), 'berth-image-view-'));
   const snaps = new OverlaySnapshotter(env.berthd.root);
   try {
-    await snaps.mount(info.chainId!, target, true);
+    await snaps.mount(info.chainID!, target, true);
     try {
       await fn(target);
     } finally {
