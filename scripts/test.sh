@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 npm run typecheck
 # One runner, one closing summary: unit tests and integration tests together, files one at a time
-# (integration tests share the host's mount table and network).
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec \
-  'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts'
+# (integration tests share the host's mount table and network). Node 20's runner does not expand
+# globs, so the files are listed here.
+mapfile -t files < <(find test/unit test/integration -name '*.test.ts' | sort)
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

@@ -2,6 +2,7 @@
 // It owns the image records (persisted one file per image) and the content and snapshot stores.
 import { errorMessage, invalidArgument, isBerthError } from '../util/errors';
 import { logger } from '../util/log';
+import { pullDuration } from '../util/metrics';
 import { SharedExclusiveLock, SingleFlight } from '../util/semaphore';
 import type { ContentStore } from '../store/content-store';
 import type { RecordStore } from '../store/record-store';
@@ -84,6 +85,7 @@ export class ImageService {
   }
 
   private async doPull(ref: ImageReference, key: string, opts: FetchOptions): Promise<ImageRecord> {
+    const endTimer = pullDuration.startTimer();
     const pulled = await pullImage(ref, key, { ...this.deps, layerFlight: this.layerFlight }, {
       ...opts,
       progressTimeoutMs: opts.progressTimeoutMs ?? this.deps.progressTimeoutMs,
@@ -98,6 +100,7 @@ export class ImageService {
     if (ref.tag && !ref.digest) for (const c of this.index.moveReference(`${name}:${ref.tag}`, 'tag', rec.id).changed) changed.set(c.id, c);
     for (const c of this.index.moveReference(`${name}@${pulled.topDigest}`, 'digest', rec.id).changed) changed.set(c.id, c);
     for (const c of changed.values()) await this.deps.records.put(c.id, c);
+    endTimer();
     return rec;
   }
 

@@ -8,6 +8,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, failedPrecondition, invalidArgument, notFound } from '../util/errors';
 import { logger } from '../util/log';
+import { cniDuration } from '../util/metrics';
 import type { RecordStore } from '../store/record-store';
 import { pinNamespaces, unpinNamespaces, type NamespaceKind } from '../network/namespaces';
 import type { PodNetwork } from '../network/pod-network';
@@ -169,12 +170,14 @@ export class PodManager {
       if (!hostNetwork) {
         rec.networkAttached = true;
         await this.persist(rec);
+        const endTimer = cniDuration.startTimer({ operation: 'add' });
         const net = await this.deps.network.setUpPodNetwork(
           id,
           { podId: id, paths: { net: rec.namespaces.net } },
           { name: spec.metadata.name, namespace: spec.metadata.namespace, uid: spec.metadata.uid },
           spec.portMappings,
         );
+        endTimer();
         rec.ips = net.ips;
         await updatePodHosts(dir, hostname, rec.ips);
       }
@@ -222,7 +225,11 @@ export class PodManager {
       await step('infra', () => stopInfra(infra.pid, infra.startTime));
     }
     // CNI DEL before unpinning: plugins clean up inside the namespace.
-    if (rec.networkAttached) await step('cni', () => this.deps.network.tearDownPodNetwork(rec.id));
+    if (rec.networkAttached) {
+      const endTimer = cniDuration.startTimer({ operation: 'del' });
+      await step('cni', () => this.deps.network.tearDownPodNetwork(rec.id));
+      endTimer();
+    }
     await step('namespaces', () => unpinNamespaces(this.nsDir, rec.id));
     if (rec.shmPath) {
       const shm = rec.shmPath;
