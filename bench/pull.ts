@@ -18,7 +18,7 @@ import { berthdEntry, repoRoot, startBerthd } from './lib/berthd';
 import { startContainerd } from './lib/containerd';
 import { formatProfile, summarizeCpuProfile, type ProfileSummary } from './lib/cpuprofile';
 import type { BenchDaemon } from './lib/daemon';
-import { runCleanups } from './lib/procs';
+import { onCleanup, runCleanups } from './lib/procs';
 import { setLogLevel } from '../src/util/log';
 import { startBenchRegistry, type BenchRegistry } from './lib/registry';
 import { cpuSeconds, currentRss, fmtMiB, MiB, peakRss, RssSampler, summarize, type Summary, type TreeSample } from './lib/stats';
@@ -253,6 +253,8 @@ async function main(): Promise<number> {
   const workdir = resolve(values.workdir!);
   const logsDir = values.logs ? resolve(values.logs) : mkdtempSync(join(workdir, 'berth-bench-logs-'));
   mkdirSync(logsDir, { recursive: true });
+  // Interrupted runs keep their logs (the normal path below decides for itself).
+  const forgetLogs = onCleanup('log notice', () => log(`interrupted: daemon logs kept in ${logsDir}`));
 
   log(`image ${BENCH_IMAGE_VERSION} (cache ${values.cache})`);
   const img: BenchImageInfo = await benchImage(values.cache, log);
@@ -356,6 +358,7 @@ async function main(): Promise<number> {
       log(`results written to ${resolve(values.out)}`);
     }
   } finally {
+    forgetLogs();
     await registry.stop();
     if (failed || values.logs) log(`daemon logs kept in ${logsDir}`);
     else rmSync(logsDir, { recursive: true, force: true });
