@@ -1,0 +1,23 @@
+// Where command output goes: text for people, JSON for scripts (--format json).
+import { usageError } from './errors';
+
+export type OutputFormat = 'table' | 'json';
+
+/** --format: "table" (default) or "json"; Go templates are docker's and not supported. */
+export function outputFormat(value: string | undefined): OutputFormat {
+  if (value === undefined || value === '' || value === 'table') return 'table';
+  if (value === 'json') return 'json';
+  throw usageError(`unsupported --format "${value}": use table or json`);
+}
+
+export function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function warn(text: string): void {
+  process.stderr.write(`berth: ${text}\n`);
+}
