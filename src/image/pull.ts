@@ -176,7 +176,7 @@ async function layerJob(
   try {
     const dir = await snapshots.prepareLayer(chainId, parent);
     prepared = true;
-    const tarIn = new PassThrough({ highWaterMark: 1 << 20 });
+    const tarIn = new PassThrough({ highWaterMark: 256 << 10 });
     const diffHash = createHash('sha256');
     const tap = new Transform({
       transform(chunk: Buffer, _e, cb) {
