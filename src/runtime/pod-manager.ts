@@ -4,17 +4,17 @@
 // next start can roll back (reconcile.ts).
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, promises as fsp, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, failedPrecondition, invalidArgument, notFound } from '../util/errors';
 import { logger } from '../util/log';
 import { cniDuration } from '../util/metrics';
 import type { RecordStore } from '../store/record-store';
-import { pinNamespaces, unpinNamespaces, type NamespaceKind } from '../network/namespaces';
+import { isNamespaceFile, NAMESPACE_KINDS, pinNamespaces, pinnedPath, unpinNamespaces, type NamespaceKind } from '../network/namespaces';
 import type { PodNetwork } from '../network/pod-network';
 import type { NamespaceMode } from '../oci/spec-builder';
 import { mountPodShm, removePodFiles, unmountPodShm, updatePodHosts, writePodFiles } from './pod-files';
-import { startInfra, stopInfra } from './infra';
+import { findInfraAfterRestart, startInfra, stopInfra } from './infra';
 import { NameRegistry } from './name-registry';
 import { nowNs, podFullName, type PodRecord, type PodSandboxSpec } from './types';
 
@@ -46,6 +46,19 @@ const mode = (m: NamespaceMode | undefined): NamespaceMode => m ?? 'POD';
 export function matchesLabels(labels: Record<string, string>, selector: Record<string, string> | undefined): boolean {
   if (!selector) return true;
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+/** Host pids of the processes whose `kind` namespace is the one pinned at `file` ([] if none is pinned there). */
+async function processesInNamespace(file: string, kind: NamespaceKind): Promise<number[]> {
+  if (!(await isNamespaceFile(file))) return [];
+  const ns = await fsp.stat(file);
+  const out: number[] = [];
+  for (const name of await fsp.readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const st = await fsp.stat(`/proc/${name}/ns/${kind}`).catch(() => undefined);
+    if (st && st.ino === ns.ino && st.dev === ns.dev) out.push(Number(name));
+  }
+  return out;
 }
 
 export class PodManager {
@@ -152,6 +165,8 @@ export class PodManager {
       rec.files = await writePodFiles(dir, { hostname, dnsConfig: spec.dnsConfig, hostNetwork });
       if (rec.ipcMode !== 'NODE') {
         rec.shmPath = join(dir, 'shm');
+        // Recorded before mounting: a crash right after the mount must leave reconcile a path to unmount.
+        await this.persist(rec);
         await mountPodShm(rec.shmPath);
       }
       const kinds: NamespaceKind[] = [];
@@ -223,6 +238,10 @@ export class PodManager {
     if (rec.infra) {
       const infra = rec.infra;
       await step('infra', () => stopInfra(infra.pid, infra.startTime));
+    } else if (rec.state === 'creating') {
+      // berthd may have died while starting the infra, before recording it (or even before its
+      // pid file): whatever runs in the pod's pinned namespaces is that infra.
+      await step('infra', () => this.killStrayInfra(rec));
     }
     // CNI DEL before unpinning: plugins clean up inside the namespace.
     if (rec.networkAttached) {
@@ -239,6 +258,25 @@ export class PodManager {
     rec.infra = undefined;
     rec.networkAttached = false;
     rec.namespaces = {};
+  }
+
+  private async killStrayInfra(rec: PodRecord): Promise<void> {
+    const pids = new Set<number>();
+    const fromPidFile = await findInfraAfterRestart(join(rec.dir, 'infra.pid')).catch(() => undefined);
+    if (fromPidFile) pids.add(fromPidFile.pid);
+    for (const kind of NAMESPACE_KINDS) for (const pid of await processesInNamespace(pinnedPath(this.nsDir, kind, rec.id), kind)) pids.add(pid);
+    pids.delete(process.pid);
+    if (!pids.size) return;
+    log.warn({ podId: rec.id, pids: [...pids] }, 'killing the unrecorded infra process of a half-created pod');
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    const deadline = Date.now() + 5_000;
+    while ([...pids].some((pid) => existsSync(`/proc/${pid}/ns`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   /** Drop a pod's files, name and record (after teardown). */
