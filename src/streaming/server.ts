@@ -1,6 +1,7 @@
 // The streaming server the CRI Exec/Attach/PortForward URLs point at. A CRI call registers its
 // request under a single-use token; the client then opens /exec|/attach|/portforward/{token} and
 // upgrades to SPDY/3.1 (X-Stream-Protocol-Version negotiation) or WebSocket (subprotocol).
+import { setMaxListeners } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -62,6 +63,8 @@ export class StreamingServer {
     this.cache = new RequestCache<Pending>({ ttlMs: opts.requestTtlMs, maxInFlight: opts.maxInFlightRequests });
     this.streamCreationTimeoutMs = opts.streamCreationTimeoutMs ?? 30_000;
     this.flowControl = opts.spdyFlowControl ?? 'auto';
+    // Every live session listens on the stop signal.
+    setMaxListeners(0, this.stopCtl.signal);
     this.http = http.createServer((req, res) => this.onRequest(req, res));
     this.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
     this.http.on('connection', (s: Socket) => {

@@ -33,13 +33,16 @@ function u32s(...ns: number[]): Buffer {
 class Zctx {
   private q: Promise<unknown> = Promise.resolve();
   private out: Buffer[] = [];
+  private failed: Error | undefined;
   constructor(private z: zlib.Inflate | zlib.Deflate) {
     z.on('data', (c: Buffer) => this.out.push(c));
+    z.on('error', (e) => (this.failed = e));
   }
   run(b: Buffer): Promise<Buffer> {
     const p = this.q.then(
       () =>
         new Promise<Buffer>((res, rej) => {
+          if (this.failed) return rej(this.failed);
           this.z.write(b);
           this.z.flush(zlib.constants.Z_SYNC_FLUSH, () => {
             // 'data' events for this flush fire before the callback in flowing mode; wait one
@@ -50,7 +53,6 @@ class Zctx {
               res(r);
             });
           });
-          this.z.once('error', rej);
         }),
     );
     this.q = p.catch(() => undefined);

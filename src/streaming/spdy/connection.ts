@@ -79,8 +79,10 @@ export class SpdyConnection extends EventEmitter {
     socket.on('error', (e) => log.debug({ err: e.message }, 'spdy socket error'));
     socket.on('close', () => this.onSocketClose());
     socket.on('end', () => {
-      // The peer stopped sending; nothing more can arrive, so finish as soon as our side is done.
+      // The peer stopped sending: nothing more can arrive on any stream, so each is half-closed
+      // by the peer, and the connection ends once our side of every stream is done.
       this.goAwayReceived = true;
+      for (const s of [...this.streams.values()]) s.onRemoteFin();
       this.closeIfIdle();
     });
     if (head?.length) queueMicrotask(() => this.onData(head));
