@@ -125,3 +125,17 @@ export class RssSampler {
 export const MiB = 1024 * 1024;
 export const fmtMiB = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
 export const fmtSec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/**
+ * Proportional set size (Pss from /proc/<pid>/smaps_rollup), bytes: shared pages (the same shim or
+ * conmon binary and libraries in 50 processes) are split between their users, so a sum of PSS over
+ * processes does not count them 50 times as a sum of RSS does. Undefined if gone or not available.
+ */
+export function pssBytes(pid: number): number | undefined {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
