@@ -2,6 +2,7 @@
 // client streams (data and error) tied by a requestID header; many run at once on one connection.
 // Over WebSocket, the ports are fixed up front: channel 2i carries port i's data, 2i+1 its errors,
 // and each channel starts with the port number (u16 little-endian).
+import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
@@ -54,6 +55,7 @@ export function serveSpdyPortForward(
   const conn = new SpdyConnection(socket, { flowControl: opts.flowControl, acceptStream: validatePortForwardStream }, head);
   const pairs = new Map<string, Pair>();
   const ctl = new AbortController();
+  setMaxListeners(0, ctl.signal); // one listener per forwarded connection
   const abort = () => ctl.abort();
   opts.serverStop.addEventListener('abort', abort);
   conn.on('close', () => {

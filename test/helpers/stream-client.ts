@@ -207,6 +207,10 @@ export class SpdyClient extends EventEmitter {
     void this.send(ctrl(3, 0, u32s(id, status)));
   }
 
+  windowUpdate(id: number, delta: number): void {
+    void this.send(ctrl(9, 0, u32s(id, delta)));
+  }
+
   goAway(): void {
     void this.send(ctrl(7, 0, u32s(0, 0)));
   }
