@@ -64,9 +64,8 @@ export class WsChannels {
   ) {
     this.codec = codecFor(protocol);
     this.closeSignal = supportsCloseSignal(protocol);
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-      void isBinary;
       this.onMessage(buf);
     });
     ws.on('close', () => {
