@@ -93,6 +93,8 @@ interface Ctx {
   logRoot: string;
   stopTimeout: number;
   seq: number;
+  /** Every sandbox containerd made (their shim sockets are checked at the end). */
+  containerdSandboxes: string[];
 }
 
 function podConfig(ctx: Ctx, rt: Runtime): { sandbox: PodSandboxConfig; logDir: string } {
@@ -131,6 +133,7 @@ async function startPod(d: BenchDaemon, rt: Runtime, ctx: Ctx): Promise<PodHandl
   let t = t0;
   const podId = await d.cri.runPodSandbox(sandbox);
   parts.runPod = ms(t);
+  if (rt === 'containerd') ctx.containerdSandboxes.push(podId);
   t = performance.now();
   const ctrId = await d.cri.createContainer(podId, containerConfig(ctx), sandbox);
   parts.create = ms(t);
@@ -436,10 +439,10 @@ function fmtTable(rows: string[][]): string {
 
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 
-function latencyTable(results: RuntimeResult[], floor: FloorResult | undefined): string {
+function latencyTable(results: RuntimeResult[], floor: FloorResult | undefined, concurrency: number): string {
   const rows: string[][] = [['runtime', 'phase', 'start p50', 'start p99', 'stop p50', 'stop p99', 'remove p50', 'remove p99', 'n']];
   for (const r of results) {
-    for (const [label, s] of [['sequential', r.summary?.sequential], ['concurrent', r.summary?.concurrent]] as const) {
+    for (const [label, s] of [['sequential', r.summary?.sequential], [`${concurrency} at once`, r.summary?.concurrent]] as const) {
       if (!s) continue;
       rows.push([r.runtime, label, f1(s.start.p50), f1(s.start.p99), f1(s.stop.p50), f1(s.stop.p99), f1(s.remove.p50), f1(s.remove.p99), String(s.start.n)]);
     }
@@ -536,7 +539,8 @@ async function main(): Promise<number> {
   const registry = await startBenchRegistry(workdir);
   const daemons = new Map<Runtime, BenchDaemon>();
   const results = new Map<Runtime, RuntimeResult>(runtimes.map((r) => [r, { runtime: r, sequential: [], concurrent: [], concurrentWallMs: [] }]));
-  const sandboxIds: string[] = []; // containerd sandboxes, for their shim sockets
+  let shimSocketsKnown = false;
+  const mountBaseline = new Map<Runtime, Set<string>>();
   let failed = false;
   let floor: FloorResult | undefined;
   let profile: ProfileSummary | undefined;
@@ -546,7 +550,7 @@ async function main(): Promise<number> {
     const busybox = await pushFixture(registry.url, 'bench/busybox', '1', await buildBusyboxImage(), { hostsDir: registry.hostsDir });
     const pause = await pushFixture(registry.url, 'bench/pause', '1', await buildPauseImage(), { hostsDir: registry.hostsDir });
     log(`pushed ${busybox.reference} and ${pause.reference} to docker-registry pid ${registry.pid}`);
-    const ctx: Ctx = { busybox: busybox.reference, cgroupParent, logRoot, stopTimeout, seq: 0 };
+    const ctx: Ctx = { busybox: busybox.reference, cgroupParent, logRoot, stopTimeout, seq: 0, containerdSandboxes: [] };
 
     for (const rt of runtimes) {
       const logFile = join(logsDir, `${rt}.log`);
@@ -559,6 +563,7 @@ async function main(): Promise<number> {
       // Pulls are not timed; containerd also needs its sandbox image.
       await d.cri.pullImage(busybox.reference, { deadlineMs: 120_000 });
       if (rt === 'containerd') await d.cri.pullImage(pause.reference, { deadlineMs: 120_000 });
+      mountBaseline.set(rt, new Set(mountsUnder([d.base])));
       log(`${rt} pid ${d.pid} ready (${results.get(rt)!.version}), image pulled`);
     }
 
@@ -586,7 +591,7 @@ async function main(): Promise<number> {
           const h = await startPod(d, rt, ctx);
           if (rt === 'containerd' && i === 0) {
             const sock = shimSocketPath(d.socket, h.podId);
-            if (existsSync(sock)) sandboxIds.push(h.podId);
+            if (existsSync(sock)) shimSocketsKnown = true;
             else notes.push(`containerd shim socket not found where expected (${sock}); /run/containerd/s is not checked`);
           }
           await stopPod(d, h, ctx);
@@ -652,7 +657,7 @@ async function main(): Promise<number> {
     const leftIps = net.allocations();
     if (leftIps.length) leaks.push(`IPs still allocated after every pod was removed: ${leftIps.join(' ')}`);
     for (const [rt, d] of daemons) {
-      const m = mountsUnder([d.base]);
+      const m = mountsUnder([d.base]).filter((x) => !mountBaseline.get(rt)?.has(x));
       if (m.length) leaks.push(`${rt}: mounts left under its dirs after every pod was removed: ${m.join(' ')}`);
     }
     const busyCg = cgroupDirsUnder(cgName).filter((dir) => existsSync(join(dir, 'cgroup.procs')) && readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '');
@@ -666,7 +671,7 @@ async function main(): Promise<number> {
     const out: string[] = [''];
     out.push(`Pod + container lifecycle (busybox \`${WORKLOAD.join(' ')}\`, StopContainer grace ${stopTimeout} s), ${n} sequential cycles, ${concRounds}x${concurrency} concurrent, ${podsForMemory} pods for memory; times in ms`);
     for (const r of list) out.push(`${r.runtime.padEnd(10)} ${r.version ?? '(did not start)'}${r.error ? `  FAILED: ${r.error.split('\n')[0]}` : ''}`);
-    out.push('', latencyTable(list, floor), '', 'sub-phases (p50 ms):', partsTable(list));
+    out.push('', latencyTable(list, floor, concurrency), '', 'sub-phases (p50 ms):', partsTable(list));
     if (floor) out.push(`runc floor: delete -f of a running container p50 ${f1(floor.forceDelete.p50)} p99 ${f1(floor.forceDelete.p99)}`);
     const conc = (rt: Runtime) => results.get(rt)?.concurrentWallMs ?? [];
     for (const rt of runtimes) {
@@ -701,16 +706,17 @@ async function main(): Promise<number> {
         ratios[k] !== undefined && out.push(`  ${label.padEnd(26)} ${ratios[k]!.toFixed(2)}x   ${target ? verdict(ratios[k]!, target) : ''}`);
       line('start  sequential p50', 'startSeqP50', 0.6);
       line('start  sequential p99', 'startSeqP99', 0.6);
-      line('start  10 at once p50', 'startConcP50', 0.6);
-      line('start  10 at once p99', 'startConcP99', 0.6);
+      const at = `${concurrency} at once`.padEnd(10);
+      line(`start  ${at} p50`, 'startConcP50', 0.6);
+      line(`start  ${at} p99`, 'startConcP99', 0.6);
       line('stop   sequential p50', 'stopSeqP50', 0.5);
       line('stop   sequential p99', 'stopSeqP99', 0.5);
-      line('stop   10 at once p50', 'stopConcP50', 0.5);
-      line('stop   10 at once p99', 'stopConcP99', 0.5);
+      line(`stop   ${at} p50`, 'stopConcP50', 0.5);
+      line(`stop   ${at} p99`, 'stopConcP99', 0.5);
       line('remove sequential p50', 'removeSeqP50');
       line('remove sequential p99', 'removeSeqP99');
-      line('remove 10 at once p50', 'removeConcP50');
-      line('remove 10 at once p99', 'removeConcP99');
+      line(`remove ${at} p50`, 'removeConcP50');
+      line(`remove ${at} p99`, 'removeConcP99');
       if (b.memory && c.memory) {
         ratios.memoryRss = b.memory.loaded.totalRss / c.memory.loaded.totalRss;
         ratios.memoryPss = b.memory.loaded.totalPss / c.memory.loaded.totalPss;
@@ -745,6 +751,7 @@ async function main(): Promise<number> {
     const mounts = mountsUnder(bases);
     if (mounts.length) leaks.push(`mounts left: ${mounts.join(' ')}`);
     let shimSocks = 0;
+    const sandboxIds = shimSocketsKnown ? ctx.containerdSandboxes : [];
     for (const id of sandboxIds) {
       const s = shimSocketPath(daemons.get('containerd')!.socket, id);
       if (existsSync(s)) {

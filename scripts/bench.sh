@@ -4,8 +4,10 @@
 # the same CRI client, and reports berth/yardstick ratios.
 #
 #   scripts/bench.sh [BENCH...] [-- BENCH OPTIONS]
-#   scripts/bench.sh                                   # every benchmark (today: pull)
+#   scripts/bench.sh                                   # every benchmark (pull, lifecycle) with defaults
 #   scripts/bench.sh pull -- --rounds 5 --out /tmp/pull.json --cpu-prof /tmp/prof
+#   scripts/bench.sh lifecycle -- --n 20 --out /tmp/lifecycle.json --cpu-prof /tmp/prof
+# Options after -- go to every benchmark named, so give options to one benchmark at a time.
 #
 # Env: BERTH_BENCH_FROM_SOURCE=1 runs berthd and the benchmark under tsx instead of dist/ (slower
 # start-up and more memory: not for published numbers). BERTH_BENCH_SKIP_BUILD=1 reuses dist/.
@@ -17,18 +19,18 @@ benches=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --) shift; break ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) benches+=("$1"); shift ;;
   esac
 done
-[ ${#benches[@]} -gt 0 ] || benches=(pull)
+[ ${#benches[@]} -gt 0 ] || benches=(pull lifecycle)
 
 for b in "${benches[@]}"; do
   [ -f "bench/$b.ts" ] || { echo "bench: no benchmark bench/$b.ts" >&2; exit 1; }
 done
 
-for bin in containerd docker-registry runc; do
-  command -v "$bin" >/dev/null || { echo "bench: $bin is not installed (apt-get install containerd docker-registry runc)" >&2; exit 1; }
+for bin in containerd docker-registry runc conmon catatonit; do
+  command -v "$bin" >/dev/null || { echo "bench: $bin is not installed (apt-get install containerd docker-registry runc conmon catatonit)" >&2; exit 1; }
 done
 
 if [ "${BERTH_BENCH_FROM_SOURCE:-0}" = 1 ]; then
