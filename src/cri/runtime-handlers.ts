@@ -1,7 +1,7 @@
 // CRI RuntimeService: validates requests, translates to the runtime domain and back.
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { Runtime } from '../runtime/runtime';
-import { invalidArgument, isBerthError } from '../util/errors';
+import { failedPrecondition, invalidArgument, isBerthError } from '../util/errors';
 import type {
   ContainerEventResponse,
   ContainerStatusRequest__Output,
@@ -11,6 +11,9 @@ import type {
   ListPodSandboxStatsRequest__Output,
   CreateContainerRequest__Output,
   ExecSyncRequest__Output,
+  ExecRequest__Output,
+  AttachRequest__Output,
+  PortForwardRequest__Output,
   GetEventsRequest__Output,
   ListContainersRequest__Output,
   ListPodSandboxRequest__Output,
@@ -62,7 +65,14 @@ function need(v: string | undefined, what: string): string {
   return v;
 }
 
-export function runtimeHandlers(info: RuntimeInfo, rt: Runtime): Record<string, UnaryImpl<any, any>> {
+/** The streaming server's URL issuing, as the CRI handlers need it. */
+export interface StreamingUrls {
+  getExecUrl(req: { containerId: string; cmd: string[]; tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean }): string;
+  getAttachUrl(req: { containerId: string; tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean }): string;
+  getPortForwardUrl(req: { podSandboxId: string; ports?: number[] }): string;
+}
+
+export function runtimeHandlers(info: RuntimeInfo, rt: Runtime, streaming: StreamingUrls): Record<string, UnaryImpl<any, any>> {
   return {
     Version: (): VersionResponse => ({
       version: '0.1.0',
@@ -189,6 +199,25 @@ export function runtimeHandlers(info: RuntimeInfo, rt: Runtime): Record<string, 
       const f = req.filter;
       const pods = rt.pods.list({ id: f?.id || undefined, labelSelector: f?.labelSelector, state: 'ready' });
       return { stats: await Promise.all(pods.map(async (p) => toPodSandboxStats(p, await rt.stats.list({ podSandboxId: p.id })))) };
+    },
+
+    Exec: (req: ExecRequest__Output) => {
+      const c = rt.containers.require(need(req.containerId, 'container_id'));
+      if (c.state !== 'running') throw failedPrecondition(`container ${c.id} is not running`, { containerId: c.id });
+      if (!req.cmd.length) throw invalidArgument('exec command is empty');
+      return { url: streaming.getExecUrl({ containerId: c.id, cmd: req.cmd, tty: req.tty, stdin: req.stdin, stdout: req.stdout, stderr: req.stderr }) };
+    },
+
+    Attach: (req: AttachRequest__Output) => {
+      const c = rt.containers.require(need(req.containerId, 'container_id'));
+      if (c.state !== 'running') throw failedPrecondition(`container ${c.id} is not running`, { containerId: c.id });
+      return { url: streaming.getAttachUrl({ containerId: c.id, tty: req.tty, stdin: req.stdin, stdout: req.stdout, stderr: req.stderr }) };
+    },
+
+    PortForward: (req: PortForwardRequest__Output) => {
+      const p = rt.pods.require(need(req.podSandboxId, 'pod_sandbox_id'));
+      if (p.state !== 'ready') throw failedPrecondition(`pod sandbox ${p.id} is not ready`, { podId: p.id });
+      return { url: streaming.getPortForwardUrl({ podSandboxId: p.id, ports: req.port.length ? req.port : undefined }) };
     },
 
     ExecSync: async (req: ExecSyncRequest__Output) => {

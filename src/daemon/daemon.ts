@@ -22,6 +22,7 @@ import { startCriServer, type CriServer } from '../cri/server';
 import { imageHandlers } from '../cri/image-handlers';
 import { containerEventsStream, runtimeHandlers } from '../cri/runtime-handlers';
 import { Runtime } from '../runtime/runtime';
+import { StreamingServer } from '../streaming/server';
 
 const log = logger('berthd');
 
@@ -91,9 +92,11 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
     { images, snapshots },
   );
   const rt = runtime;
+  const streaming = new StreamingServer({ runtime: rt.streams, address: config.streaming.address, port: config.streaming.port });
+  await streaming.start();
   const cri: CriServer = await startCriServer(
     config.listen,
-    runtimeHandlers({ version, cgroupDriver: config.runtime.cgroupDriver, verboseInfo: () => ({ config: JSON.stringify(config) }) }, rt),
+    runtimeHandlers({ version, cgroupDriver: config.runtime.cgroupDriver, verboseInfo: () => ({ config: JSON.stringify(config) }) }, rt, streaming),
     imageHandlers(images),
     { GetContainerEvents: containerEventsStream(rt) },
   );
@@ -108,6 +111,7 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
   return {
     async close() {
       await cri.close();
+      await streaming.stop();
       rt.close();
       await new Promise<void>((r) => (metrics ? metrics.close(() => r()) : r()));
       await registry.close();

@@ -17,6 +17,7 @@ import { ExitMonitor } from './exit-monitor';
 import { PodManager } from './pod-manager';
 import { RuntimeEvents } from './events';
 import { StatsCollector } from './stats';
+import { ContainerStreams } from './streams';
 import { detectCgroupMode, type CgroupMode } from './cgroup-stats';
 import type { ContainerRecord, PodRecord } from './types';
 
@@ -55,6 +56,7 @@ export class Runtime {
   readonly cni: CniConfigWatcher;
   readonly network: PodNetwork;
   readonly stats: StatsCollector;
+  readonly streams: ContainerStreams;
   private readonly exits: ExitMonitor;
   private readonly ociRuntimes = new Map<string, OciRuntime>();
   private readonly podRecords: RecordStore<PodRecord>;
@@ -107,6 +109,7 @@ export class Runtime {
       events: this.events,
     });
     this.containers = containers;
+    this.streams = new ContainerStreams({ containers, pods: this.pods, runtime: runtimeFor });
     this.stats = new StatsCollector(containers, deps.snapshots, cfg.cgroupDriver, cgroupMode);
     this.exits = new ExitMonitor(containers.exitDir, (id, code) => containers!.onExit(id, code));
     containers.exits = this.exits;
