@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import { execFileSync } from 'node:child_process';
 import { call, startBerthd, type RunningBerthd } from './berthd';
 import { startRegistry, type TestRegistry } from './registry';
 import { pushBusyboxImage, type BusyboxImageOptions } from './fixtures';
@@ -235,6 +236,22 @@ export class RuntimeEnv {
     for (const c of ctrs.containers) await this.call('RemoveContainer', { containerId: c.id });
   }
 
+  /** The pod records on disk: id → state (creating, ready, notready). */
+  podRecordStates(): Record<string, string> {
+    const dir = join(this.berthd.root, 'meta', 'pods');
+    const out: Record<string, string> = {};
+    for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { id: string; state: string; namespaces?: object; networkAttached?: boolean; infra?: object };
+        out[r.id] = `${r.state}${r.networkAttached ? '+cni' : ''}${r.infra ? '+infra' : ''}`;
+      } catch {
+        // a temp file being written
+      }
+    }
+    return out;
+  }
+
   /** What berthd left on the host for pods and containers; [] means nothing. */
   async leaks(): Promise<string[]> {
     const out: string[] = [];
@@ -288,9 +305,10 @@ export class RuntimeEnv {
   }
 
   /** Kill berthd (SIGKILL by default), optionally wait, and start it again on the same dirs. */
-  async restart(opts: { signal?: NodeJS.Signals; downMs?: number } = {}): Promise<void> {
+  async restart(opts: { signal?: NodeJS.Signals; downMs?: number; whileDown?: () => void } = {}): Promise<void> {
     const dirs = { base: this.berthd.base, root: this.berthd.root, state: this.berthd.state };
     await this.berthd.stop(opts.signal ?? 'SIGKILL');
+    opts.whileDown?.();
     if (opts.downMs) await sleep(opts.downMs);
     // startBerthd waits for the socket to appear; a killed berthd leaves its old one behind.
     rmSync(this.berthd.socket, { force: true });
@@ -311,14 +329,35 @@ export class RuntimeEnv {
       await step(() => this.removeAll());
       if (opts.checkLeaks !== false) await step(() => this.checkLeaks());
       await step(() => this.berthd.stop('SIGTERM'));
-      const nsDir = join(this.berthd.state, 'ns');
+      // After a failed check, leave the host clean anyway: kill what this berthd started and
+      // unmount what it mounted (deepest first), so the temp dirs can go.
+      const state = realpathSync(this.berthd.state);
+      for (const p of runtimeProcesses(state)) {
+        try {
+          process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      const base = realpathSync(this.berthd.base);
+      const nsDir = join(state, 'ns');
+      const mounts = parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'))
+        .map((m) => m.mountPoint)
+        .filter((m) => m.startsWith(`${base}/`) && m !== nsDir)
+        .sort((a, b) => b.length - a.length);
+      for (const m of mounts) await step(() => execFileSync('umount', ['-l', m]));
+      for (const k of ['net', 'ipc', 'uts']) {
+        const d = join(nsDir, k);
+        for (const f of existsSync(d) ? readdirSync(d) : []) await step(() => execFileSync('umount', ['-l', join(d, f)]));
+      }
       if (existsSync(nsDir)) await step(() => releaseNamespaceDir(nsDir));
       await step(() => this.berthd.destroy());
     }
     if (this.registry) await step(() => this.registry.stop());
     if (this.net) await step(() => this.net.cleanup());
     rmSync(this.tmp, { recursive: true, force: true });
-    if (errors.length) throw errors[0];
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, `closing the runtime test env: ${errors.map((e) => (e as Error).message).join(' | ')}`);
   }
 }
 
