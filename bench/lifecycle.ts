@@ -47,6 +47,7 @@ const USAGE = `usage: lifecycle [options]
   --logs DIR            keep daemon logs in DIR (default: temp, kept only on failure)
   --cpu-prof DIR        afterwards, profile berthd (node --cpu-prof) over N sequential cycles into DIR
   --berth-log-level L   berthd --log-level (default info; containerd runs at info too)
+  --berth-runtime H     berth's runtime handler for the pods (default: its default, runc; e.g. crun)
   --help`;
 
 /** Exits at once on SIGTERM (sh is PID 1 of its own PID namespace and would ignore an untrapped TERM). */
@@ -93,6 +94,8 @@ interface Ctx {
   logRoot: string;
   stopTimeout: number;
   seq: number;
+  /** RunPodSandbox runtime handler for berth pods ('' = its default). containerd always runs runc. */
+  berthRuntime: string;
   /** Every sandbox containerd made (their shim sockets are checked at the end). */
   containerdSandboxes: string[];
   /** Every pod and container id either runtime returned (a mount naming one is a leak). */
@@ -133,7 +136,7 @@ async function startPod(d: BenchDaemon, rt: Runtime, ctx: Ctx): Promise<PodHandl
   const parts: Partial<Parts> = {};
   const t0 = performance.now();
   let t = t0;
-  const podId = await d.cri.runPodSandbox(sandbox);
+  const podId = await d.cri.runPodSandbox(sandbox, rt === 'berth' ? ctx.berthRuntime : '');
   parts.runPod = ms(t);
   ctx.ids.add(podId);
   if (rt === 'containerd') ctx.containerdSandboxes.push(podId);
@@ -501,6 +504,7 @@ async function main(): Promise<number> {
       logs: { type: 'string' },
       'cpu-prof': { type: 'string' },
       'berth-log-level': { type: 'string', default: 'info' },
+      'berth-runtime': { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -554,7 +558,7 @@ async function main(): Promise<number> {
     const busybox = await pushFixture(registry.url, 'bench/busybox', '1', await buildBusyboxImage(), { hostsDir: registry.hostsDir });
     const pause = await pushFixture(registry.url, 'bench/pause', '1', await buildPauseImage(), { hostsDir: registry.hostsDir });
     log(`pushed ${busybox.reference} and ${pause.reference} to docker-registry pid ${registry.pid}`);
-    const ctx: Ctx = { busybox: busybox.reference, cgroupParent, logRoot, stopTimeout, seq: 0, containerdSandboxes: [], ids: new Set() };
+    const ctx: Ctx = { busybox: busybox.reference, cgroupParent, logRoot, stopTimeout, seq: 0, berthRuntime: values['berth-runtime']!, containerdSandboxes: [], ids: new Set() };
 
     for (const rt of runtimes) {
       const logFile = join(logsDir, `${rt}.log`);
@@ -679,7 +683,7 @@ async function main(): Promise<number> {
     const list = [...results.values()];
     const out: string[] = [''];
     out.push(`Pod + container lifecycle (busybox \`${WORKLOAD.join(' ')}\`, StopContainer grace ${stopTimeout} s), ${n} sequential cycles, ${concRounds}x${concurrency} concurrent, ${podsForMemory} pods for memory; times in ms`);
-    for (const r of list) out.push(`${r.runtime.padEnd(10)} ${r.version ?? '(did not start)'}${r.error ? `  FAILED: ${r.error.split('\n')[0]}` : ''}`);
+    for (const r of list) out.push(`${r.runtime.padEnd(10)} ${r.version ?? '(did not start)'}${r.runtime === 'berth' ? `, OCI runtime ${ctx.berthRuntime || 'runc (default)'}` : ', OCI runtime runc'}${r.error ? `  FAILED: ${r.error.split('\n')[0]}` : ''}`);
     out.push('', latencyTable(list, floor, concurrency), '', 'sub-phases (p50 ms):', partsTable(list));
     if (floor) out.push(`runc floor: delete -f of a running container p50 ${f1(floor.forceDelete.p50)} p99 ${f1(floor.forceDelete.p99)}`);
     const conc = (rt: Runtime) => results.get(rt)?.concurrentWallMs ?? [];
@@ -785,7 +789,7 @@ async function main(): Promise<number> {
         date: new Date().toISOString(),
         host: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memBytes: totalmem(), kernel: release(), node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadavg() },
         berthd: berthdEntry().compiled ? 'dist (compiled)' : 'src (tsx)',
-        params: { n, concurrency, concRounds, podsForMemory, stopTimeout, workload: WORKLOAD, image: busybox.reference },
+        params: { berthRuntime: ctx.berthRuntime || 'default', n, concurrency, concRounds, podsForMemory, stopTimeout, workload: WORKLOAD, image: busybox.reference },
         results: list.map((r) => ({ ...r, sequential: r.sequential, concurrent: r.concurrent })),
         floor,
         ratios,
