@@ -10,19 +10,7 @@
 // layer with a few hundred devices/xattrs (e.g. a distro /dev or file capabilities); the addon costs
 // microseconds and needs no output parsing. Calls are synchronous: each is a single
 // short syscall, cheaper than a libuv thread-pool round trip.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { getSystemErrorMap } from 'node:util';
-import { unavailable } from '../util/errors';
-
-interface Addon {
-  mknod(path: string, mode: number, major: number, minor: number): number;
-  lsetxattr(path: string, name: string, value: Buffer, flags: number): number;
-  lgetxattr(path: string, name: string): Buffer | number;
-  llistxattr(path: string): Buffer | number;
-  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null, cwd: string | null): number;
-  umount2(target: string, flags: number): number;
-}
+import { errnoError, loadAddon as load } from '../util/native-addon';
 
 /** mount(2) flags used by berth. */
 export const MS = {
@@ -48,41 +36,6 @@ const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 
 export type SpecialFileType = 'char' | 'block' | 'fifo';
-
-let addon: Addon | undefined;
-
-function load(): Addon {
-  if (addon) return addon;
-  // Works from src/snapshot (tsx) and from dist/src/snapshot (compiled).
-  const candidates = [
-    process.env.BERTH_SYS_ADDON,
-    resolve(__dirname, '../../native/build/Release/berth_sys.node'),
-    resolve(__dirname, '../../../native/build/Release/berth_sys.node'),
-  ].filter((p): p is string => !!p);
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) {
-    throw unavailable('native addon berth_sys.node is not built (run `npm run build`: node-gyp rebuild --directory=native)', {
-      searched: candidates,
-    });
-  }
-  addon = require(found) as Addon;
-  return addon;
-}
-
-let errnoMap: Map<number, [string, string]> | undefined;
-
-/** A Node-style ErrnoException (code, errno, syscall, path) like the ones node:fs throws. */
-function errnoError(negErrno: number, syscall: string, path: string, dest?: string): NodeJS.ErrnoException {
-  errnoMap ??= getSystemErrorMap();
-  const [code, message] = errnoMap.get(negErrno) ?? [`E${-negErrno}`, 'unknown error'];
-  const e: NodeJS.ErrnoException = new Error(`${code}: ${message}, ${syscall} '${path}'${dest ? ` -> '${dest}'` : ''}`);
-  e.code = code;
-  e.errno = negErrno;
-  e.syscall = syscall;
-  e.path = path;
-  if (dest) (e as NodeJS.ErrnoException & { dest?: string }).dest = dest;
-  return e;
-}
 
 function check(rc: number, syscall: string, path: string, dest?: string): void {
   if (rc < 0) throw errnoError(rc, syscall, path, dest);
