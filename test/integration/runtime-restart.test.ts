@@ -3,7 +3,7 @@
 // RunPodSandbox is rolled back at the next start without leaving namespaces, IPs or veths behind.
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { realpathSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntimeEnv, grpcCode, GrpcStatus, procAlive, runtimeProcesses, sleep } from '../helpers/runtime-leaks';
 
@@ -135,6 +135,59 @@ describe('berthd restarts', { timeout: 180_000 }, () => {
     }
     assert.ok(stages.some((s) => s.includes('[creating')), `at least one kill hit a RunPodSandbox in flight: ${stages.join(', ')}`);
     console.log(`RunPodSandbox took ${took} ms; kills: ${stages.join('; ')}`);
+  });
+
+  it('SIGKILL in the middle of CreateContainer: the next start removes the half container', async () => {
+    const pod = await env.runPod('ctr-kill');
+    const t0 = Date.now();
+    const probe = await env.createContainer(pod, 'probe', ['sleep', '1000'], { start: false });
+    const took = Date.now() - t0;
+    await env.call('RemoveContainer', { containerId: probe });
+    const state = realpathSync(env.berthd.state);
+    const conmonRunning = () => runtimeProcesses(state).some((p) => / conmon|^\d+ \/usr\/bin\/conmon/.test(p));
+    const stages: string[] = [];
+    const points: Array<number | 'conmon'> = [0.2, 0.4, 0.6, 0.8, 'conmon', 'conmon'];
+    for (const [i, frac] of points.entries()) {
+      const name = `half-${i}`;
+      const pending = env
+        .call<{ containerId: string }>('CreateContainer', {
+          podSandboxId: pod.id,
+          sandboxConfig: pod.config,
+          config: { metadata: { name, attempt: 0 }, image: { image: env.image }, command: ['sleep', '1000'], logPath: `${name}.log` },
+        }, 30_000)
+        .then((r) => r.containerId, () => undefined);
+      if (frac === 'conmon') {
+        const end = Date.now() + 10_000;
+        while (!conmonRunning() && Date.now() < end) await new Promise((r) => setImmediate(r));
+      } else {
+        await sleep(Math.round(took * frac));
+      }
+      let records: string[] = [];
+      await env.restart({
+        signal: 'SIGKILL',
+        whileDown: () => {
+          const dir = join(env.berthd.root, 'meta', 'containers');
+          records = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')).state);
+        },
+      });
+      const answered = await pending;
+      stages.push(`${frac}: ${answered ? 'answered' : 'no answer'} [${records.join(',') || 'no record'}]`);
+      const listed = (await env.call<any>('ListContainers', {})).containers;
+      if (answered) {
+        assert.deepEqual(listed.map((c: any) => c.id), [answered]);
+        env.containers.set(answered, {});
+        await env.startContainer(answered);
+        assert.equal((await env.exec(answered, ['true'])).exitCode, 0);
+        await env.call('RemoveContainer', { containerId: answered });
+      } else {
+        for (const c of listed) await env.call('RemoveContainer', { containerId: c.id });
+      }
+      // Only the pod is left: its own state is fine, nothing of the container is.
+      const leaks = (await env.leaks()).filter((l) => !l.includes(pod.id.slice(0, 12)) && !l.includes(pod.id) && !/^(veth|host-local|process \d+ (unshare|\/usr\/bin\/catatonit))/.test(l));
+      assert.deepEqual(leaks, [], `after a kill at ${stages.at(-1)}: container leftovers`);
+    }
+    assert.ok(stages.some((s) => s.includes('[creating')), `at least one kill hit a CreateContainer in flight: ${stages.join(', ')}`);
+    console.log(`CreateContainer took ${took} ms; kills: ${stages.join('; ')}`);
   });
 });
 
