@@ -75,6 +75,24 @@ describe('berthd restarts', { timeout: 180_000 }, () => {
     await assert.rejects(env.containerStatus(runner), (e) => grpcCode(e) === GrpcStatus.NOT_FOUND);
   });
 
+  it('a container whose conmon died while berthd was down is reported exited and can be removed', async () => {
+    const pod = await env.runPod('orphan', { pid: 'CONTAINER' });
+    const id = await env.createContainer(pod, 'lost', ['sleep', '1000']);
+    const proc = env.containers.get(id)!.proc!;
+    const conmonPid = Number(readFileSync(join(env.berthd.state, 'containers', id, 'conmon.pid'), 'utf8').trim());
+    assert.ok(conmonPid > 0);
+    await env.restart({
+      signal: 'SIGKILL',
+      whileDown: () => process.kill(conmonPid, 'SIGKILL'),
+    });
+    const st = (await env.containerStatus(id)).status;
+    assert.equal(st.state, 'CONTAINER_EXITED');
+    assert.notEqual(st.exitCode, 0);
+    assert.match(st.message, /conmon/);
+    await env.call('RemovePodSandbox', { podSandboxId: pod.id });
+    assert.equal(procAlive(proc), false, 'removal killed the process conmon no longer watched');
+  });
+
   it('SIGKILL in the middle of RunPodSandbox: the next start rolls the half pod back', async () => {
     // How long a RunPodSandbox takes here, to spread the kills over it.
     const t0 = Date.now();
