@@ -112,7 +112,7 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
     async close() {
       await cri.close();
       await streaming.stop();
-      rt.close();
+      await rt.close();
       await new Promise<void>((r) => (metrics ? metrics.close(() => r()) : r()));
       await registry.close();
       releasePid();

@@ -2,7 +2,8 @@
 // that makes a crash at any point (of berthd, not of the containers) recoverable.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { errorMessage, invalidArgument } from '../util/errors';
+import { errorMessage, invalidArgument, isBerthError } from '../util/errors';
+import { releaseNamespaceDir } from '../network/namespaces';
 import { logger } from '../util/log';
 import { RecordStore } from '../store/record-store';
 import type { ImageService } from '../image/image-service';
@@ -204,8 +205,12 @@ export class Runtime {
     log.info({ pods: knownPods.length, containers: knownCtrs.size, ms: Date.now() - t0 }, 'runtime state reconciled');
   }
 
-  close(): void {
+  /** Stop watching; release the namespace dir's own mount when no pod has anything pinned. */
+  async close(): Promise<void> {
     this.exits.stop();
     this.cni.stop();
+    await releaseNamespaceDir(join(this.cfg.state, 'ns')).catch((e) => {
+      if (!isBerthError(e, 'failed-precondition')) log.warn({ err: errorMessage(e) }, 'releasing the namespace dir failed');
+    });
   }
 }
