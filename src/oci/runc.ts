@@ -1,7 +1,7 @@
 // Driver for the OCI runtime binary (runc; crun takes the same commands and flags).
 // Container creation goes through conmon (conmon.ts), which runs `<runtime> create` itself;
 // this module covers every other lifecycle command.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { tmpdir, constants as osConstants } from 'node:os';
 import { join } from 'node:path';
@@ -132,7 +132,7 @@ export class OciRuntime {
         opts.timeoutMs && opts.timeoutMs > 0
           ? setTimeout(() => {
               timedOut = true;
-              killing = killExecProcess(pidFile);
+              killing = killExecProcess(pidFile).then(() => undefined);
               forceTimer = setTimeout(() => killProcessGroup(child.pid), EXEC_KILL_GRACE_MS);
             }, opts.timeoutMs)
           : undefined;
@@ -153,6 +153,54 @@ export class OciRuntime {
       await fsp.rm(pidFile, { force: true });
       await fsp.rm(logFile, { force: true });
     }
+  }
+
+  /**
+   * Starts `args` in the running container with `runc exec` in the foreground and returns at once
+   * (streaming exec): runc's exit status is the process's exit code. `stdio` is given to runc as is;
+   * with `tty` runc makes a terminal in the container and copies between it and its own stdio, which
+   * must then be a terminal (runc 1.1 accepts --console-socket only with --detach, and a detached
+   * process's exit status would be lost), so callers pass the slave of a pty of their own.
+   */
+  execStreaming(id: string, args: string[], opts: ExecStreamingOptions): ExecProcess {
+    if (args.length === 0) throw invalidArgument('exec needs a command', { container: id });
+    const tag = `${id.slice(0, 32)}-${randomBytes(6).toString('hex')}`;
+    const pidFile = join(tmpdir(), `berth-exec-${tag}.pid`);
+    const logFile = join(tmpdir(), `berth-exec-${tag}.log`);
+    const argv = [...this.globalArgs(), `--log=${logFile}`, '--log-format=json', 'exec', ...(opts.tty ? ['--tty'] : []), '--pid-file', pidFile, id, ...args];
+    const ctx = { runtime: this.path, command: 'exec', container: id };
+    // Own session and process group: berthd's signals never reach it, and it can be killed as a group.
+    const child = spawn(this.path, argv, { detached: true, stdio: opts.stdio });
+    const exited = new Promise<number>((resolve, reject) => {
+      child.once('error', (e) => reject(unavailable(`OCI runtime ${this.path} cannot run: ${e.message}`, ctx, e)));
+      child.once('exit', (c, sig) => resolve(c ?? 128 + signalNumber(sig)));
+    });
+    exited.catch(() => undefined);
+    let done = false;
+    void exited.then(() => (done = true), () => (done = true));
+    let killing: Promise<void> | undefined;
+    return {
+      child,
+      exited,
+      // Kill the exec'd process and let runc reap it and exit (see execSync); runc's group only if it lingers.
+      kill: () =>
+        (killing ??= (async () => {
+          const end = Date.now() + EXEC_KILL_GRACE_MS;
+          while (!done) {
+            if (await killExecProcess(pidFile)) break;
+            if (Date.now() > end) break;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          const grace = new Promise<void>((r) => setTimeout(r, EXEC_KILL_GRACE_MS).unref());
+          await Promise.race([exited.catch(() => undefined), grace]);
+          if (!done) killProcessGroup(child.pid);
+        })()),
+      runtimeError: () => readRuntimeLogErrors(logFile),
+      cleanup: async () => {
+        await fsp.rm(pidFile, { force: true });
+        await fsp.rm(logFile, { force: true });
+      },
+    };
   }
 
   private run(args: string[], id?: string): Promise<string> {
@@ -187,6 +235,25 @@ export interface ExecSyncOptions {
   input?: Buffer | string;
 }
 
+export interface ExecStreamingOptions {
+  /** Allocate a terminal in the container (runc --tty); stdio must then be a terminal. */
+  tty: boolean;
+  /** runc's stdin, stdout, stderr (child_process stdio). */
+  stdio: StdioOptions;
+}
+
+export interface ExecProcess {
+  child: ChildProcess;
+  /** The exec'd process's exit code (128+signal when killed), once runc exited. */
+  exited: Promise<number>;
+  /** SIGKILL the exec'd process (by its pid file); runc's process group too if it does not exit. */
+  kill(): Promise<void>;
+  /** Errors runc logged (empty if none): read after exit to tell a failed exec from an exit code. */
+  runtimeError(): Promise<string>;
+  /** Remove the pid and log files (after exit). */
+  cleanup(): Promise<void>;
+}
+
 export interface ExecSyncResult {
   /** The process's exit code (128+signal when killed). */
   exitCode: number;
@@ -217,7 +284,8 @@ function signalNumber(sig: NodeJS.Signals | null): number {
 
 const EXEC_KILL_GRACE_MS = 2000;
 
-async function killExecProcess(pidFile: string): Promise<void> {
+/** SIGKILLs the pid in `pidFile`; false when runc has not written it (yet). */
+async function killExecProcess(pidFile: string): Promise<boolean> {
   const pid = Number((await fsp.readFile(pidFile, 'utf8').catch(() => '')).trim());
   if (Number.isInteger(pid) && pid > 0) {
     try {
@@ -225,7 +293,9 @@ async function killExecProcess(pidFile: string): Promise<void> {
     } catch {
       // already exited
     }
+    return true;
   }
+  return false;
 }
 
 function killProcessGroup(runtimePid: number | undefined): void {
