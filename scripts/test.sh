@@ -11,4 +11,6 @@ npm run typecheck
 # (integration tests share the host's mount table and network). Node 20's runner does not expand
 # globs, so the files are listed here.
 mapfile -t files < <(find test/unit test/integration -name '*.test.ts' | sort)
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+# A hung test file must not eat CI's whole budget: each test gets 10 minutes, the run 75.
+exec timeout --kill-after=30s 75m node --import tsx --test --test-concurrency=1 --test-timeout=600000 \
+  --test-reporter=spec "${files[@]}"

@@ -55,6 +55,8 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<RunningBert
   const { openSync } = await import('node:fs');
   const fd = openSync(logFile, 'a');
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], cwd: REPO });
+  // A test whose cleanup failed must still let its process exit (the runner waits for it).
+  child.unref();
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   // Ready means answering: a socket file may be a stale one left by a killed predecessor.
   const deadline = Date.now() + 30_000;

@@ -76,6 +76,8 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
   let child: ChildProcess;
   try {
     child = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', logFd, logFd] });
+    // A test whose cleanup failed must still let its process exit (the runner waits for it).
+    child.unref();
   } finally {
     closeSync(logFd);
   }
