@@ -138,8 +138,35 @@ export async function recreateContainer(conn: Connection, v: ContainerView): Pro
   return containerId;
 }
 
-/** The command line a container runs, from the OCI spec in verbose status. */
-export function commandOf(info: Record<string, any>): string[] {
-  const args = info?.config?.process?.args;
-  return Array.isArray(args) ? args.map(String) : [];
+/** An image's Entrypoint and Cmd (from verbose ImageStatus), for showing what a container runs. */
+export interface ImageProcess {
+  entrypoint: string[];
+  cmd: string[];
+}
+
+/**
+ * The command line a container runs. berthd's verbose status carries the CRI-level spec
+ * (`config.config.command/args`); an OCI spec (`config.process.args`) is used when a runtime gives
+ * that instead. CRI's rule: command replaces the image's Entrypoint, args its Cmd.
+ */
+export function commandOf(info: Record<string, any>, image?: ImageProcess): string[] {
+  const oci = info?.config?.process?.args;
+  if (Array.isArray(oci)) return oci.map(String);
+  const c = info?.config?.config;
+  const command: string[] = Array.isArray(c?.command) ? c.command.map(String) : [];
+  const args: string[] = Array.isArray(c?.args) ? c.args.map(String) : [];
+  if (command.length) return [...command, ...args];
+  return [...(image?.entrypoint ?? []), ...(args.length ? args : (image?.cmd ?? []))];
+}
+
+/** Entrypoint and Cmd of an image, or undefined if berthd does not know it (any more). */
+export async function imageProcess(conn: Connection, image: string): Promise<ImageProcess | undefined> {
+  const st = await conn.image('ImageStatus', { image: { image }, verbose: true }).catch(() => undefined);
+  if (!st?.image || !st.info?.info) return undefined;
+  try {
+    const cfg = JSON.parse(st.info.info)?.imageSpec?.config ?? {};
+    return { entrypoint: cfg.Entrypoint ?? [], cmd: cfg.Cmd ?? [] };
+  } catch {
+    return undefined;
+  }
 }

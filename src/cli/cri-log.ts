@@ -79,7 +79,8 @@ export class CriLogDecoder {
 
   /** Partial records never finished (the writer stopped mid-line): emitted without a newline. */
   flush(): LogMessage[] {
-    const out: LogMessage[] = [];
+    // A last record without its newline: the writer stopped mid-write.
+    const out: LogMessage[] = this.rest.length ? this.push(Buffer.from('\n')) : [];
     for (const stream of ['stdout', 'stderr'] as const) {
       const p = this.pending[stream];
       if (p) out.push({ time: p.time, timeMs: p.timeMs, stream, content: Buffer.concat(p.parts) });

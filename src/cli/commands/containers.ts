@@ -6,6 +6,8 @@ import type { Ctx } from '../context';
 import {
   commandOf,
   containerStatus,
+  imageProcess,
+  type ImageProcess,
   recreateContainer,
   removeContainer,
   stateWord,
@@ -80,6 +82,12 @@ function matches(row: PsRow, f: Filter): boolean {
 async function psRows(conn: Connection): Promise<PsRow[]> {
   const views = await listContainerViews(conn);
   const now = Date.now();
+  // One verbose ImageStatus per image, for the Entrypoint/Cmd of containers that keep them.
+  const images = new Map<string, Promise<ImageProcess | undefined>>();
+  const imageOf = (ref: string) => {
+    if (!images.has(ref)) images.set(ref, imageProcess(conn, ref));
+    return images.get(ref)!;
+  };
   const rows = await Promise.all(
     views.map(async (view): Promise<PsRow | undefined> => {
       try {
@@ -88,7 +96,7 @@ async function psRows(conn: Connection): Promise<PsRow[]> {
           view,
           state: stateWord(status.state),
           status: statusText(status, now),
-          command: commandOf(info),
+          command: commandOf(info, await imageOf(view.ctr.imageId || view.ctr.imageRef)),
           createdMs: nsToMs(view.ctr.createdAt),
           ports: portsOf(view.ctr.annotations).map(formatPort),
         };
@@ -426,7 +434,7 @@ export async function inspectContainer(conn: Connection, v: ContainerView): Prom
     Finished: isoTime(nsToMs(status.finishedAt)),
     Image: status.image?.image ?? '',
     ImageRef: status.imageRef,
-    Command: commandOf(info),
+    Command: commandOf(info, await imageProcess(conn, v.ctr.imageId || v.ctr.imageRef)),
     Ports: portsOf(v.ctr.annotations),
     LogPath: status.logPath,
     Labels: status.labels,
