@@ -27,7 +27,7 @@ import { createBenchCniNetwork, type BenchCniNetwork } from './lib/cni';
 import { RUNC_BIN, startContainerd } from './lib/containerd';
 import { formatProfile, summarizeCpuProfile, type ProfileSummary } from './lib/cpuprofile';
 import type { BenchDaemon } from './lib/daemon';
-import { cmdline, descendants, isAlive, mountsUnder, onCleanup, runCleanups } from './lib/procs';
+import { cmdline, descendants, interrupted, isAlive, mountsUnder, onCleanup, runCleanups } from './lib/procs';
 import { startBenchRegistry } from './lib/registry';
 import { currentRss, fmtMiB, pssBytes, summarize, type Summary } from './lib/stats';
 
@@ -58,6 +58,12 @@ function log(s: string): void {
 }
 
 const ms = (t0: number) => performance.now() - t0;
+
+/** Start nothing new once a signal started the cleanups. */
+function checkInterrupted(): void {
+  const sig = interrupted();
+  if (sig) throw new Error(`interrupted by ${sig}`);
+}
 
 // ---------------------------------------------------------------------------------------------
 // One pod with one container through CRI
@@ -132,6 +138,7 @@ function containerConfig(ctx: Ctx): ContainerConfig {
 }
 
 async function startPod(d: BenchDaemon, rt: Runtime, ctx: Ctx): Promise<PodHandle & { ms: number }> {
+  checkInterrupted();
   const { sandbox, logDir } = podConfig(ctx, rt);
   const parts: Partial<Parts> = {};
   const t0 = performance.now();
@@ -307,6 +314,7 @@ interface FloorResult {
 
 function runcCmd(args: string[], errFile: string): Promise<void> {
   return new Promise((ok, ko) => {
+    if (args.includes('run')) checkInterrupted();
     // Never pipes: the detached container inherits runc's stdio and would keep a pipe open forever.
     const fd = openSync(errFile, 'w');
     const child = spawn(RUNC_BIN, args, { stdio: ['ignore', 'ignore', fd] });
@@ -322,7 +330,15 @@ async function measureFloor(workdir: string, cgroupParent: string, n: number): P
   const bundle = join(dir, 'bundle');
   const errFile = join(dir, 'runc.err');
   const live = new Set<string>();
+  // The runc command in flight, awaited by the cleanup so a container it is creating is deleted too.
+  let inflight: Promise<unknown> = Promise.resolve();
+  const runc = (args: string[]) => {
+    const p = runcCmd(args, errFile);
+    inflight = p.catch(() => undefined);
+    return p;
+  };
   const cleanup = async () => {
+    await inflight;
     for (const id of live) await runcCmd(['--root', root, 'delete', '--force', id], errFile).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   };
@@ -353,25 +369,25 @@ async function measureFloor(workdir: string, cgroupParent: string, n: number): P
       const pidFile = join(dir, `${id}.pid`);
       let t = performance.now();
       live.add(id);
-      await runcCmd(['--root', root, 'run', '-d', '--pid-file', pidFile, '--bundle', bundle, id], errFile);
+      await runc(['--root', root, 'run', '-d', '--pid-file', pidFile, '--bundle', bundle, id]);
       const a = ms(t);
       const pid = Number(readFileSync(pidFile, 'utf8'));
       await sleep(20); // let sh install its trap
       t = performance.now();
-      await runcCmd(['--root', root, 'kill', id, 'TERM'], errFile);
+      await runc(['--root', root, 'kill', id, 'TERM']);
       while (isAlive(pid)) await sleep(1);
       const b = ms(t);
       t = performance.now();
-      await runcCmd(['--root', root, 'delete', id], errFile);
+      await runc(['--root', root, 'delete', id]);
       live.delete(id);
       const c = ms(t);
       // Forced: run, delete -f.
       const id2 = `floorf-${i}`;
       setCgroup(id2);
       live.add(id2);
-      await runcCmd(['--root', root, 'run', '-d', '--bundle', bundle, id2], errFile);
+      await runc(['--root', root, 'run', '-d', '--bundle', bundle, id2]);
       t = performance.now();
-      await runcCmd(['--root', root, 'delete', '--force', id2], errFile);
+      await runc(['--root', root, 'delete', '--force', id2]);
       live.delete(id2);
       const e = ms(t);
       if (i > 0) {
@@ -583,6 +599,7 @@ async function main(): Promise<number> {
       try {
         return await fn(d);
       } catch (e) {
+        if (interrupted()) throw e;
         const msg = `${what}: ${(e as Error).message}`;
         results.get(rt)!.error = msg;
         failed = true;
@@ -842,7 +859,9 @@ main()
   .then(
     (code) => runCleanups().then(() => code),
     async (e: unknown) => {
-      process.stderr.write(`lifecycle benchmark failed: ${(e as Error).stack ?? String(e)}\n`);
+      // After a signal, whatever was in flight fails as its daemon is stopped: not worth a stack.
+      if (interrupted()) process.stderr.write(`lifecycle benchmark interrupted (${(e as Error).message})\n`);
+      else process.stderr.write(`lifecycle benchmark failed: ${(e as Error).stack ?? String(e)}\n`);
       await runCleanups();
       return 2;
     },

@@ -8,6 +8,16 @@ type Cleanup = () => Promise<void> | void;
 const cleanups = new Map<number, { what: string; fn: Cleanup }>();
 let nextId = 1;
 let handlersInstalled = false;
+let interruptedBy: NodeJS.Signals | undefined;
+
+/**
+ * The signal that interrupted the benchmark, if any. Cleanups run while the benchmark's own code is
+ * still awaiting something; it should check this before starting anything new (a container made
+ * after the cleanups ran would be left behind).
+ */
+export function interrupted(): NodeJS.Signals | undefined {
+  return interruptedBy;
+}
 
 /** Register a cleanup; the returned function unregisters it (call it once you cleaned up yourself). */
 export function onCleanup(what: string, fn: Cleanup): () => void {
@@ -34,6 +44,7 @@ function installSignalHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   const onSignal = (sig: NodeJS.Signals) => {
+    interruptedBy = sig;
     process.stderr.write(`bench: ${sig}: stopping what the benchmark started\n`);
     runCleanups().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   };
