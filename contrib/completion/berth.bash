@@ -7,7 +7,7 @@ _berth() {
     w="${COMP_WORDS[i]}"
     [[ "$w" == -* ]] && continue
     case "$path" in
-      "") [[ " create run ps start stop restart kill rm logs exec top port wait inspect stats pod pull images rmi image version info df completion " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "") [[ " create run ps start stop restart kill rm logs exec attach top port wait inspect stats pod pull images rmi image version info df completion " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "create") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "run") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "ps") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
@@ -18,6 +18,7 @@ _berth() {
       "rm") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "logs") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "exec") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "attach") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "top") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "port") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "wait") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
@@ -44,7 +45,7 @@ _berth() {
     esac
   done
   case "$path" in
-    "") words="create run ps start stop restart kill rm logs exec top port wait inspect stats pod pull images rmi image version info df completion -H --host -V --client-version --help"; dynamic="" ;;
+    "") words="create run ps start stop restart kill rm logs exec attach top port wait inspect stats pod pull images rmi image version info df completion -H --host -V --client-version --help"; dynamic="" ;;
     "create") words="-d --detach -i --interactive -t --tty --rm --name -h --hostname -e --env --env-file -p --publish -v --volume --entrypoint -w --workdir -u --user --network -m --memory --cpus -l --label --runtime --pull --help"; dynamic="$(berth images --format json 2>/dev/null | sed -n 's/^ *\"Repository\": \"\(.*\)\",$/\1/p' | grep -v \"<none>\")" ;;
     "run") words="-d --detach -i --interactive -t --tty --rm --name -h --hostname -e --env --env-file -p --publish -v --volume --entrypoint -w --workdir -u --user --network -m --memory --cpus -l --label --runtime --pull --help"; dynamic="$(berth images --format json 2>/dev/null | sed -n 's/^ *\"Repository\": \"\(.*\)\",$/\1/p' | grep -v \"<none>\")" ;;
     "ps") words="-a --all -q --quiet -f --filter --no-trunc --format --help"; dynamic="" ;;
@@ -55,6 +56,7 @@ _berth() {
     "rm") words="-f --force --help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
     "logs") words="-f --follow -n --tail --since -t --timestamps --help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
     "exec") words="-i --interactive -t --tty -u --user -w --workdir -e --env --timeout --help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
+    "attach") words="--help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
     "top") words="--help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
     "port") words="--help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
     "wait") words="--help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;

@@ -10,7 +10,7 @@ interface Node {
   argKind: 'container' | 'pod' | 'image' | '';
 }
 
-const CONTAINER_CMDS = new Set(['start', 'stop', 'restart', 'kill', 'rm', 'logs', 'exec', 'top', 'port', 'wait', 'inspect', 'stats']);
+const CONTAINER_CMDS = new Set(['attach', 'start', 'stop', 'restart', 'kill', 'rm', 'logs', 'exec', 'top', 'port', 'wait', 'inspect', 'stats']);
 const IMAGE_CMDS = new Set(['rmi', 'run', 'create', 'image inspect', 'image rm']);
 const POD_CMDS = new Set(['pod inspect', 'pod stop', 'pod rm']);
 

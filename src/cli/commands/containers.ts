@@ -330,6 +330,14 @@ export function registerContainerCommands(program: Command, ctx: Ctx): void {
     );
 
   program
+    .command('attach')
+    .description('Attach to a running container\'s input and output (needs streaming)')
+    .argument('<container>')
+    .action(() => {
+      throw notYetAvailable('attach', 'streaming', EXIT.usage);
+    });
+
+  program
     .command('top')
     .description('Show the processes of a container (runs ps in it)')
     .argument('<container>')
