@@ -3,7 +3,7 @@
 // records the exit). Status and lists answer from memory.
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
-import { mkdirSync, rmSync, statSync, existsSync, promises as fsp } from 'node:fs';
+import { mkdirSync, statSync, existsSync, promises as fsp } from 'node:fs';
 import { dirname, join, isAbsolute } from 'node:path';
 import { BerthError, deadlineExceeded, errorMessage, failedPrecondition, invalidArgument, isBerthError, notFound } from '../util/errors';
 import { logger } from '../util/log';
@@ -248,8 +248,8 @@ export class ContainerManager {
     if (existsSync(rec.rootfs)) await this.deps.snapshots.unmount(rec.rootfs).catch(() => undefined);
     if (await this.deps.snapshots.exists(rec.id)) await this.deps.snapshots.remove(rec.id);
     await removeAttachLink(this.socketDir, rec.id);
-    rmSync(join(this.exitDir, rec.id), { force: true });
-    rmSync(rec.dir, { recursive: true, force: true });
+    await fsp.rm(join(this.exitDir, rec.id), { force: true });
+    await fsp.rm(rec.dir, { recursive: true, force: true });
     this.containers.delete(rec.id);
     this.names.release(rec.fullName, rec.id);
     await this.deps.records.delete(rec.id);

@@ -4,7 +4,7 @@
 // next start can roll back (reconcile.ts).
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
-import { existsSync, mkdirSync, promises as fsp, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, failedPrecondition, invalidArgument, notFound } from '../util/errors';
 import { logger } from '../util/log';
@@ -235,25 +235,27 @@ export class PodManager {
         errors.push(`${what}: ${errorMessage(e)}`);
       }
     };
-    if (rec.infra) {
-      const infra = rec.infra;
-      await step('infra', () => stopInfra(infra.pid, infra.startTime));
-    } else if (rec.state === 'creating') {
-      // berthd may have died while starting the infra, before recording it (or even before its
-      // pid file): whatever runs in the pod's pinned namespaces is that infra.
-      await step('infra', () => this.killStrayInfra(rec));
-    }
-    // CNI DEL before unpinning: plugins clean up inside the namespace.
-    if (rec.networkAttached) {
-      const endTimer = cniDuration.startTimer({ operation: 'del' });
-      await step('cni', () => this.deps.network.tearDownPodNetwork(rec.id));
-      endTimer();
-    }
+    // Independent steps run together; only unpinning waits, since CNI DEL works inside the netns.
+    const infra = rec.infra;
+    const shm = rec.shmPath;
+    await Promise.all([
+      infra
+        ? step('infra', () => stopInfra(infra.pid, infra.startTime))
+        : rec.state === 'creating'
+          ? // berthd may have died while starting the infra, before recording it (or even before its
+            // pid file): whatever runs in the pod's pinned namespaces is that infra.
+            step('infra', () => this.killStrayInfra(rec))
+          : undefined,
+      rec.networkAttached
+        ? step('cni', async () => {
+            const endTimer = cniDuration.startTimer({ operation: 'del' });
+            await this.deps.network.tearDownPodNetwork(rec.id);
+            endTimer();
+          })
+        : undefined,
+      shm ? step('shm', () => unmountPodShm(shm)) : undefined,
+    ]);
     await step('namespaces', () => unpinNamespaces(this.nsDir, rec.id));
-    if (rec.shmPath) {
-      const shm = rec.shmPath;
-      await step('shm', () => unmountPodShm(shm));
-    }
     if (errors.length) throw failedPrecondition(`pod ${rec.id}: ${errors.join('; ')}`, { podId: rec.id });
     rec.infra = undefined;
     rec.networkAttached = false;
@@ -284,7 +286,7 @@ export class PodManager {
     this.pods.delete(rec.id);
     this.names.release(rec.fullName, rec.id);
     await removePodFiles(rec.dir).catch(() => undefined);
-    rmSync(rec.dir, { recursive: true, force: true });
+    await fsp.rm(rec.dir, { recursive: true, force: true });
     await this.deps.records.delete(rec.id);
   }
 

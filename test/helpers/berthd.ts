@@ -80,6 +80,8 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<RunningBert
   }
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     clients.close();
+    // Held while we wait for it to exit (it is unref'd otherwise).
+    child.ref();
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     return exited;
   };

@@ -91,6 +91,8 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
   const log = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8') : '');
 
   const stop = async () => {
+    // Held while we wait for it to exit (it is unref'd otherwise).
+    child?.ref();
     if (!exited) {
       process.kill(pid, 'SIGTERM');
       const timer = setTimeout(() => !exited && process.kill(pid, 'SIGKILL'), 5000);
