@@ -16,6 +16,7 @@ import { removeAttachLink, startContainer } from '../oci/conmon';
 import { prepareContainerSpec, type HostFacts } from '../oci/spec-prepare';
 import { cgroupsPath, linuxResources, type CgroupDriver, type CriLinuxResources } from '../oci/spec-builder';
 import { NameRegistry } from './name-registry';
+import { findByIdOrPrefix } from './id-lookup';
 import type { PodManager } from './pod-manager';
 import { matchesLabels } from './pod-manager';
 import type { ExitMonitor } from './exit-monitor';
@@ -73,12 +74,9 @@ export class ContainerManager {
     return this.containers.get(id);
   }
 
+  /** Exact id, or a unique id prefix. */
   find(idOrPrefix: string): ContainerRecord | undefined {
-    const exact = this.containers.get(idOrPrefix);
-    if (exact) return exact;
-    if (idOrPrefix.length < 3) return undefined;
-    const hits = [...this.containers.values()].filter((c) => c.id.startsWith(idOrPrefix));
-    return hits.length === 1 ? hits[0] : undefined;
+    return findByIdOrPrefix(this.containers, idOrPrefix);
   }
 
   require(id: string): ContainerRecord {

@@ -16,6 +16,7 @@ import type { NamespaceMode } from '../oci/spec-builder';
 import { mountPodShm, removePodFiles, unmountPodShm, updatePodHosts, writePodFiles } from './pod-files';
 import { findInfraAfterRestart, startInfra, stopInfra } from './infra';
 import { NameRegistry } from './name-registry';
+import { findByIdOrPrefix } from './id-lookup';
 import { nowNs, podFullName, type PodRecord, type PodSandboxSpec } from './types';
 
 const log = logger('pods');
@@ -88,11 +89,7 @@ export class PodManager {
 
   /** Exact id, or a unique id prefix. */
   find(idOrPrefix: string): PodRecord | undefined {
-    const exact = this.pods.get(idOrPrefix);
-    if (exact) return exact;
-    if (idOrPrefix.length < 3) return undefined;
-    const hits = [...this.pods.values()].filter((p) => p.id.startsWith(idOrPrefix));
-    return hits.length === 1 ? hits[0] : undefined;
+    return findByIdOrPrefix(this.pods, idOrPrefix);
   }
 
   require(id: string): PodRecord {

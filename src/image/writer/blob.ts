@@ -1,6 +1,5 @@
 // Small shared helpers for built blobs: content addressing, canonical JSON, and reading a blob
 // that may live in memory or in a file (large layers are streamed to disk).
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Descriptor } from '../oci-types';
@@ -8,16 +7,9 @@ import type { Descriptor } from '../oci-types';
 /** Bytes in memory, or the path of a file holding them. */
 export type BlobSource = Buffer | string;
 
-export function sha256Digest(data: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
-
-/** Hex part of a sha256 digest (validated, so it is safe to use in a path). */
-export function digestHex(digest: string): string {
-  const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
-  if (!m) throw new Error(`not a sha256 digest: ${digest}`);
-  return m[1]!;
-}
+// Digest helpers are the content store's: one definition of what a valid digest is.
+export { sha256Digest, digestHex } from '../../store/digest';
+import { sha256Digest } from '../../store/digest';
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
