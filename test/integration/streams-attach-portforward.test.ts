@@ -254,6 +254,30 @@ describe('port-forward over CRI', { timeout: 240_000 }, () => {
     await env.call('RemovePodSandbox', { podSandboxId: hostPod.id });
   });
 
+  it('a pod side that closes first ends the forward even while the client keeps its side open', async () => {
+    const closer = createServer((c) => c.end('bye'));
+    const port = await freePort();
+    await new Promise<void>((r) => closer.listen(port, '127.0.0.1', r));
+    const hostPod = await env.runPod('pf-closer', { network: 'NODE' });
+    try {
+      const { url } = await env.call<{ url: string }>('PortForward', { podSandboxId: hostPod.id, port: [] });
+      const client = await spdyConnect(url, ['portforward.k8s.io']);
+      const h = { port: String(port), requestID: '0' };
+      const err = client.openStream({ ...h, streamType: 'error' });
+      const data = client.openStream({ ...h, streamType: 'data' });
+      // never end `data`: like client-go, wait for the error stream to end
+      const [got, e] = await Promise.all([data.done(), err.done()]);
+      assert.equal(got.toString(), 'bye');
+      assert.equal(e.toString(), '');
+      client.close();
+      await client.closedPromise;
+    } finally {
+      closer.close();
+      await env.call('StopPodSandbox', { podSandboxId: hostPod.id });
+      await env.call('RemovePodSandbox', { podSandboxId: hostPod.id });
+    }
+  });
+
   it('works over WebSocket (port given in the CRI request)', async () => {
     const { url } = await env.call<{ url: string }>('PortForward', { podSandboxId: pod.id, port: [8080] });
     const s = await wsConnect(url, ['v4.channel.k8s.io']);

@@ -10,6 +10,13 @@ import { connectInNetns } from '../sys-streams';
 const log = logger('port-forward');
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Once the pod side has closed, how long the client may take to close its side. client-go's
+ * port-forward keeps its local connection open until the error stream ends, which happens when this
+ * resolves: waiting for the client's end for ever would deadlock (e.g. an HTTP server that answers
+ * 404 and closes while curl waits for the close). containerd allows 1 s as well.
+ */
+const CLIENT_CLOSE_GRACE_MS = 1000;
 
 export async function forwardPort(podId: string, netns: string | undefined, port: number, stream: Duplex, signal: AbortSignal): Promise<void> {
   const ctx = { podId, port };
@@ -71,6 +78,7 @@ export async function forwardPort(podId: string, netns: string | undefined, port
       stream.end();
       outDone = true;
       maybeDone();
+      if (!settled) setTimeout(finish, CLIENT_CLOSE_GRACE_MS).unref();
     });
   });
 }
