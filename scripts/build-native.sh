@@ -12,4 +12,13 @@ fi
 [ -n "$gyp" ] || { echo "build-native: node-gyp not found (it ships with npm)" >&2; exit 1; }
 # Rebuild only when the source changed.
 if [ -f build/Release/berth_sys.node ] && [ build/Release/berth_sys.node -nt berth_sys.c ] && [ build/Release/berth_sys.node -nt binding.gyp ]; then exit 0; fi
-node "$gyp" rebuild --loglevel=warn
+# Build against the installed Node's own headers: node-gyp would otherwise download them, and CI
+# has no internet. npm sets npm_config_nodedir on this kind of machine; otherwise find them.
+nodedir=${npm_config_nodedir:-}
+if [ -z "$nodedir" ]; then
+  for d in "$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")" /usr /usr/local; do
+    [ -f "$d/include/node/node_api.h" ] && { nodedir=$d; break; }
+  done
+fi
+[ -n "$nodedir" ] || { echo "build-native: Node headers (include/node/node_api.h) not found" >&2; exit 1; }
+node "$gyp" rebuild --loglevel=warn --nodedir="$nodedir"
