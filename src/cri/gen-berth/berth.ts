@@ -1,0 +1,57 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { AuthConfig as _berth_v1_AuthConfig, AuthConfig__Output as _berth_v1_AuthConfig__Output } from './berth/v1/AuthConfig';
+import type { BerthServiceClient as _berth_v1_BerthServiceClient, BerthServiceDefinition as _berth_v1_BerthServiceDefinition } from './berth/v1/BerthService';
+import type { Chunk as _berth_v1_Chunk, Chunk__Output as _berth_v1_Chunk__Output } from './berth/v1/Chunk';
+import type { Event as _berth_v1_Event, Event__Output as _berth_v1_Event__Output } from './berth/v1/Event';
+import type { EventsRequest as _berth_v1_EventsRequest, EventsRequest__Output as _berth_v1_EventsRequest__Output } from './berth/v1/EventsRequest';
+import type { HistoryEntry as _berth_v1_HistoryEntry, HistoryEntry__Output as _berth_v1_HistoryEntry__Output } from './berth/v1/HistoryEntry';
+import type { ImageHistoryRequest as _berth_v1_ImageHistoryRequest, ImageHistoryRequest__Output as _berth_v1_ImageHistoryRequest__Output } from './berth/v1/ImageHistoryRequest';
+import type { ImageHistoryResponse as _berth_v1_ImageHistoryResponse, ImageHistoryResponse__Output as _berth_v1_ImageHistoryResponse__Output } from './berth/v1/ImageHistoryResponse';
+import type { LoadResponse as _berth_v1_LoadResponse, LoadResponse__Output as _berth_v1_LoadResponse__Output } from './berth/v1/LoadResponse';
+import type { LoadedImage as _berth_v1_LoadedImage, LoadedImage__Output as _berth_v1_LoadedImage__Output } from './berth/v1/LoadedImage';
+import type { Platform as _berth_v1_Platform, Platform__Output as _berth_v1_Platform__Output } from './berth/v1/Platform';
+import type { PruneReport as _berth_v1_PruneReport, PruneReport__Output as _berth_v1_PruneReport__Output } from './berth/v1/PruneReport';
+import type { PruneRequest as _berth_v1_PruneRequest, PruneRequest__Output as _berth_v1_PruneRequest__Output } from './berth/v1/PruneRequest';
+import type { PullImageRequest as _berth_v1_PullImageRequest, PullImageRequest__Output as _berth_v1_PullImageRequest__Output } from './berth/v1/PullImageRequest';
+import type { PullProgress as _berth_v1_PullProgress, PullProgress__Output as _berth_v1_PullProgress__Output } from './berth/v1/PullProgress';
+import type { PushImageRequest as _berth_v1_PushImageRequest, PushImageRequest__Output as _berth_v1_PushImageRequest__Output } from './berth/v1/PushImageRequest';
+import type { PushProgress as _berth_v1_PushProgress, PushProgress__Output as _berth_v1_PushProgress__Output } from './berth/v1/PushProgress';
+import type { SaveImageRequest as _berth_v1_SaveImageRequest, SaveImageRequest__Output as _berth_v1_SaveImageRequest__Output } from './berth/v1/SaveImageRequest';
+import type { TagImageRequest as _berth_v1_TagImageRequest, TagImageRequest__Output as _berth_v1_TagImageRequest__Output } from './berth/v1/TagImageRequest';
+import type { TagImageResponse as _berth_v1_TagImageResponse, TagImageResponse__Output as _berth_v1_TagImageResponse__Output } from './berth/v1/TagImageResponse';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  berth: {
+    v1: {
+      ArchiveFormat: EnumTypeDefinition
+      AuthConfig: MessageTypeDefinition<_berth_v1_AuthConfig, _berth_v1_AuthConfig__Output>
+      BerthService: SubtypeConstructor<typeof grpc.Client, _berth_v1_BerthServiceClient> & { service: _berth_v1_BerthServiceDefinition }
+      Chunk: MessageTypeDefinition<_berth_v1_Chunk, _berth_v1_Chunk__Output>
+      Event: MessageTypeDefinition<_berth_v1_Event, _berth_v1_Event__Output>
+      EventType: EnumTypeDefinition
+      EventsRequest: MessageTypeDefinition<_berth_v1_EventsRequest, _berth_v1_EventsRequest__Output>
+      HistoryEntry: MessageTypeDefinition<_berth_v1_HistoryEntry, _berth_v1_HistoryEntry__Output>
+      ImageHistoryRequest: MessageTypeDefinition<_berth_v1_ImageHistoryRequest, _berth_v1_ImageHistoryRequest__Output>
+      ImageHistoryResponse: MessageTypeDefinition<_berth_v1_ImageHistoryResponse, _berth_v1_ImageHistoryResponse__Output>
+      LoadResponse: MessageTypeDefinition<_berth_v1_LoadResponse, _berth_v1_LoadResponse__Output>
+      LoadedImage: MessageTypeDefinition<_berth_v1_LoadedImage, _berth_v1_LoadedImage__Output>
+      Platform: MessageTypeDefinition<_berth_v1_Platform, _berth_v1_Platform__Output>
+      PruneReport: MessageTypeDefinition<_berth_v1_PruneReport, _berth_v1_PruneReport__Output>
+      PruneRequest: MessageTypeDefinition<_berth_v1_PruneRequest, _berth_v1_PruneRequest__Output>
+      PullImageRequest: MessageTypeDefinition<_berth_v1_PullImageRequest, _berth_v1_PullImageRequest__Output>
+      PullProgress: MessageTypeDefinition<_berth_v1_PullProgress, _berth_v1_PullProgress__Output>
+      PushImageRequest: MessageTypeDefinition<_berth_v1_PushImageRequest, _berth_v1_PushImageRequest__Output>
+      PushProgress: MessageTypeDefinition<_berth_v1_PushProgress, _berth_v1_PushProgress__Output>
+      SaveImageRequest: MessageTypeDefinition<_berth_v1_SaveImageRequest, _berth_v1_SaveImageRequest__Output>
+      TagImageRequest: MessageTypeDefinition<_berth_v1_TagImageRequest, _berth_v1_TagImageRequest__Output>
+      TagImageResponse: MessageTypeDefinition<_berth_v1_TagImageResponse, _berth_v1_TagImageResponse__Output>
+    }
+  }
+}
+
