@@ -4,9 +4,10 @@
 # the same CRI client, and reports berth/yardstick ratios.
 #
 #   scripts/bench.sh [BENCH...] [-- BENCH OPTIONS]
-#   scripts/bench.sh                                   # every benchmark (pull, lifecycle) with defaults
+#   scripts/bench.sh                                   # every benchmark (pull, lifecycle, exec) with defaults
 #   scripts/bench.sh pull -- --rounds 5 --out /tmp/pull.json --cpu-prof /tmp/prof
 #   scripts/bench.sh lifecycle -- --n 20 --out /tmp/lifecycle.json --cpu-prof /tmp/prof
+#   scripts/bench.sh exec -- --n 100 --out /tmp/exec.json --cpu-prof /tmp/prof
 # Options after -- go to every benchmark named, so give options to one benchmark at a time.
 #
 # Env: BERTH_BENCH_FROM_SOURCE=1 runs berthd and the benchmark under tsx instead of dist/ (slower
@@ -19,11 +20,11 @@ benches=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --) shift; break ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) benches+=("$1"); shift ;;
   esac
 done
-[ ${#benches[@]} -gt 0 ] || benches=(pull lifecycle)
+[ ${#benches[@]} -gt 0 ] || benches=(pull lifecycle exec)
 
 for b in "${benches[@]}"; do
   [ -f "bench/$b.ts" ] || { echo "bench: no benchmark bench/$b.ts" >&2; exit 1; }

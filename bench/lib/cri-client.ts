@@ -17,6 +17,10 @@ import {
   type RunPodSandboxResponse__Output,
   type CreateContainerRequest,
   type CreateContainerResponse__Output,
+  type ExecRequest,
+  type ExecResponse__Output,
+  type ExecSyncRequest,
+  type ExecSyncResponse__Output,
   type PodSandboxConfig,
   type VersionResponse__Output,
 } from '../../src/cri/proto';
@@ -130,5 +134,18 @@ export class CriClient {
 
   async removePodSandbox(podSandboxId: string, deadlineMs = DEFAULT_DEADLINE_MS): Promise<void> {
     await unary(this.rt, this.rt.removePodSandbox, { podSandboxId }, deadlineMs);
+  }
+
+  // ---- exec (exec benchmark) ----
+
+  /** ExecSync: run `cmd` in the container and wait for it; `timeoutSec` 0 = no runtime timeout. */
+  execSync(containerId: string, cmd: string[], timeoutSec = 0, deadlineMs = DEFAULT_DEADLINE_MS): Promise<ExecSyncResponse__Output> {
+    return unary<ExecSyncRequest, ExecSyncResponse__Output>(this.rt, this.rt.execSync, { containerId, cmd, timeout: timeoutSec }, deadlineMs);
+  }
+
+  /** Exec: register a streaming exec; resolves to the streaming server URL to connect to. */
+  async exec(req: ExecRequest, deadlineMs = DEFAULT_DEADLINE_MS): Promise<string> {
+    const res = await unary<ExecRequest, ExecResponse__Output>(this.rt, this.rt.exec, req, deadlineMs);
+    return res.url;
   }
 }
