@@ -56,6 +56,42 @@ export interface FetchOptions {
   auth?: unknown;
   signal?: AbortSignal;
   progressTimeoutMs?: number;
+  /** Per-layer progress (berth's own PullImage); never given to the registry. */
+  onProgress?: PullProgressFn;
+}
+
+export type PullStatus = 'resolving' | 'waiting' | 'downloading' | 'extracting' | 'done' | 'already exists';
+
+export interface PullProgressEvent {
+  /** Layer digest; '' for the image as a whole ('resolving'). */
+  digest: string;
+  status: PullStatus;
+  /** Bytes of the blob received so far, and its size. */
+  current: number;
+  total: number;
+}
+
+export type PullProgressFn = (ev: PullProgressEvent) => void;
+
+/** Downloads report their bytes at most this often (plus once at the end). */
+const PROGRESS_INTERVAL_MS = 100;
+
+/** Passes a blob stream through, reporting bytes received (throttled) to `report`. */
+function countingStream(src: Readable, total: number, report: (current: number) => void): Readable {
+  let current = 0;
+  let last = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      current += chunk.length;
+      const now = Date.now();
+      if (now - last >= PROGRESS_INTERVAL_MS || current === total) {
+        last = now;
+        report(current);
+      }
+      cb(null, chunk);
+    },
+  });
+  return pipelineCb(src, counter, () => undefined);
 }
 
 export interface PullDeps {
@@ -97,6 +133,8 @@ function writeTo(stream: PassThrough, chunk: Buffer): Promise<void> | void {
 export async function pullImage(ref: PullReference, refText: string, deps: PullDeps, opts: FetchOptions): Promise<PulledImage> {
   const t0 = Date.now();
   const { content, registry, manifests } = deps;
+  const progress = opts.onProgress;
+  progress?.({ digest: '', status: 'resolving', current: 0, total: 0 });
   const top = await registry.resolve(ref, opts);
   await content.writeBuffer(top.descriptor.digest, top.bytes);
   let parsed = manifests.parse(top.bytes, top.descriptor.mediaType);
@@ -129,9 +167,21 @@ export async function pullImage(ref: PullReference, refText: string, deps: PullD
     const chainId = chains[i];
     const parent = i > 0 ? chains[i - 1] : undefined;
     const before = prev;
+    // Only the pull that runs a layer's job sees its bytes; every pull sees waiting and the end.
+    let lastStatus: PullStatus = 'waiting';
+    const layerOpts: FetchOptions = progress
+      ? { ...opts, onProgress: (ev) => ((lastStatus = ev.status), progress(ev)) }
+      : opts;
+    progress?.({ digest: layer.digest, status: 'waiting', current: 0, total: layer.size });
     const mine = deps.layerFlight.do(chainId, () =>
-      layerJob(ref, refText, layer, diffIds[i], chainId, parent, before, deps, opts),
+      layerJob(ref, refText, layer, diffIds[i], chainId, parent, before, deps, layerOpts),
     );
+    if (progress) {
+      mine.then(
+        () => lastStatus !== 'already exists' && progress({ digest: layer.digest, status: 'done', current: layer.size, total: layer.size }),
+        () => undefined,
+      );
+    }
     // A layer whose snapshot is shared with a concurrent pull still needs its parent first.
     prev = Promise.all([before, mine]).then(() => undefined);
     // Failures surface through `work`; this chained copy must not count as unhandled.
@@ -165,9 +215,18 @@ async function layerJob(
   const { content, snapshots, registry } = deps;
   const ctx = { image: refText, layer: layer.digest };
   const needUnpack = !(await snapshots.exists(chainId));
-  const fetch = () => registry.fetchBlob(ref, layer, opts);
+  const report = opts.onProgress;
+  const fetch = report
+    ? async () => {
+        report({ digest: layer.digest, status: 'downloading', current: 0, total: layer.size });
+        return countingStream(await registry.fetchBlob(ref, layer, opts), layer.size, (current) =>
+          report({ digest: layer.digest, status: current === layer.size && needUnpack ? 'extracting' : 'downloading', current, total: layer.size }),
+        );
+      }
+    : () => registry.fetchBlob(ref, layer, opts);
   if (!needUnpack) {
     if (!content.has(layer.digest)) await deps.downloads.run(() => content.write(layer.digest, layer.size, fetch));
+    else report?.({ digest: layer.digest, status: 'already exists', current: layer.size, total: layer.size });
     return;
   }
   const kind = deps.manifests.compression(layer.mediaType);
@@ -224,6 +283,7 @@ async function layerJob(
         else if (!content.has(layer.digest)) await deps.downloads.run(() => content.write(layer.digest, layer.size, fetchAndFeed));
         // Stored before (or by a concurrent pull, whose write we joined): unpack from the store.
         if (!fedFromDownload) {
+          report?.({ digest: layer.digest, status: 'extracting', current: layer.size, total: layer.size });
           for await (const chunk of content.reader(layer.digest)) {
             if (tarIn.destroyed) break;
             await feed(chunk as Buffer);
