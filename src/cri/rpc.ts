@@ -1,6 +1,13 @@
 // One wrapper around every RPC: structured begin/end logs, latency and count metrics, cancellation
 // as an AbortSignal, and domain error → gRPC status mapping. Unimplemented methods answer UNIMPLEMENTED.
-import type { ServerUnaryCall, sendUnaryData, ServiceDefinition, UntypedServiceImplementation, ServerWritableStream } from '@grpc/grpc-js';
+import type {
+  ServerReadableStream,
+  ServerUnaryCall,
+  sendUnaryData,
+  ServiceDefinition,
+  UntypedServiceImplementation,
+  ServerWritableStream,
+} from '@grpc/grpc-js';
 import { logger } from '../util/log';
 import { criLatency, criRequests } from '../util/metrics';
 import { Code, codeOf, rpcError, toServiceError } from './status';
@@ -49,6 +56,73 @@ export function unary<Req, Res>(method: string, impl: UnaryImpl<Req, Res>) {
   };
 }
 
+/** Sends one message of a server stream; resolves once the transport can take more (backpressure). */
+export type StreamSend<Msg> = (msg: Msg) => Promise<void>;
+
+export type ServerStreamImpl<Req, Msg> = (req: Req, send: StreamSend<Msg>, ctx: RpcContext) => Promise<void>;
+
+/** A server-streaming RPC with the unary wrapper's logs, metrics, cancellation and error mapping. */
+export function serverStream<Req, Msg>(method: string, impl: ServerStreamImpl<Req, Msg>) {
+  return (call: ServerWritableStream<Req, Msg>): void => {
+    const t0 = process.hrtime.bigint();
+    const ac = new AbortController();
+    call.on('cancelled', () => ac.abort(new Error(`${method} cancelled by the client`)));
+    log.info({ rpc: method }, 'begin');
+    const send: StreamSend<Msg> = async (msg) => {
+      if (ac.signal.aborted) throw ac.signal.reason;
+      if (call.write(msg)) return;
+      await new Promise<void>((resolve, reject) => {
+        const onDrain = () => (ac.signal.removeEventListener('abort', onAbort), resolve());
+        const onAbort = () => (call.off('drain', onDrain), reject(ac.signal.reason));
+        call.once('drain', onDrain);
+        ac.signal.addEventListener('abort', onAbort, { once: true });
+      });
+    };
+    Promise.resolve()
+      .then(() => impl(call.request, send, { signal: ac.signal, deadlineMs: deadlineOf(call as unknown as ServerUnaryCall<unknown, unknown>) }))
+      .then(
+        () => {
+          finish(method, t0, Code.OK, 'info');
+          call.end();
+        },
+        (err: unknown) => {
+          if (ac.signal.aborted) {
+            finish(method, t0, Code.CANCELLED, 'info');
+            return;
+          }
+          const se = toServiceError(err);
+          finish(method, t0, se.code ?? Code.UNKNOWN, se.code === Code.INTERNAL || se.code === Code.UNKNOWN ? 'error' : 'info', se.details);
+          call.emit('error', se);
+        },
+      );
+  };
+}
+
+export type ClientStreamImpl<Req, Res> = (input: AsyncIterable<Req>, ctx: RpcContext) => Promise<Res>;
+
+/** A client-streaming RPC (the request messages arrive as an async iterable), wrapped like unary ones. */
+export function clientStream<Req, Res>(method: string, impl: ClientStreamImpl<Req, Res>) {
+  return (call: ServerReadableStream<Req, Res>, callback: sendUnaryData<Res>): void => {
+    const t0 = process.hrtime.bigint();
+    const ac = new AbortController();
+    call.on('cancelled', () => ac.abort(new Error(`${method} cancelled by the client`)));
+    log.info({ rpc: method }, 'begin');
+    Promise.resolve()
+      .then(() => impl(call, { signal: ac.signal, deadlineMs: deadlineOf(call as unknown as ServerUnaryCall<unknown, unknown>) }))
+      .then(
+        (res) => {
+          finish(method, t0, Code.OK, 'info');
+          callback(null, res);
+        },
+        (err: unknown) => {
+          const se = toServiceError(err);
+          finish(method, t0, se.code ?? Code.UNKNOWN, se.code === Code.INTERNAL || se.code === Code.UNKNOWN ? 'error' : 'info', se.details);
+          callback(se);
+        },
+      );
+  };
+}
+
 function finish(method: string, t0: bigint, code: Code, level: 'debug' | 'info' | 'error', error?: string): void {
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   criRequests.inc({ method, code: Code[code] });
@@ -63,13 +137,16 @@ function finish(method: string, t0: bigint, code: Code, level: 'debug' | 'info' 
 export function handlersFor<H extends UntypedServiceImplementation>(
   def: ServiceDefinition,
   impls: Record<string, UnaryImpl<any, any>>,
-  streaming: Partial<Record<string, (call: ServerWritableStream<any, any>) => void>> = {},
+  streaming: Partial<Record<string, ((call: ServerWritableStream<any, any>) => void) | ((call: ServerReadableStream<any, any>, cb: sendUnaryData<any>) => void)>> = {},
 ): H {
   const out: UntypedServiceImplementation = {};
   for (const [name, m] of Object.entries(def)) {
     const impl = impls[name];
+    const streamImpl = streaming[name];
     if (impl) {
       out[name] = unary(name, impl);
+    } else if (streamImpl) {
+      out[name] = streamImpl as UntypedServiceImplementation[string];
     } else if (m.responseStream) {
       out[name] =
         streaming[name] ??
@@ -84,7 +161,7 @@ export function handlersFor<H extends UntypedServiceImplementation>(
       };
     }
   }
-  for (const k of Object.keys(impls)) if (!(k in def)) throw new Error(`handler ${k} is not a method of the service`);
+  for (const k of [...Object.keys(impls), ...Object.keys(streaming)]) if (!(k in def)) throw new Error(`handler ${k} is not a method of the service`);
   return out as H;
 }
 

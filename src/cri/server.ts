@@ -1,5 +1,5 @@
 // The CRI gRPC server on a unix socket.
-import { Server, ServerCredentials, type ServerWritableStream } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServerWritableStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { authorityFixingStream } from './authority-front';
@@ -13,6 +13,12 @@ const log = logger('cri');
 /** The kubelet sends up to 16 MiB; match it. */
 const MAX_MESSAGE = 16 * 1024 * 1024;
 
+/** A further gRPC service served on the same socket (berth's own API). */
+export interface ExtraService {
+  definition: ServiceDefinition;
+  handlers: UntypedServiceImplementation;
+}
+
 export interface CriServer {
   close(): Promise<void>;
 }
@@ -22,10 +28,12 @@ export async function startCriServer(
   runtime: Record<string, UnaryImpl<any, any>>,
   image: Record<string, UnaryImpl<any, any>>,
   runtimeStreams: Partial<Record<string, (call: ServerWritableStream<any, any>) => void>> = {},
+  extraServices: readonly ExtraService[] = [],
 ): Promise<CriServer> {
   const server = new Server({ 'grpc.max_receive_message_length': MAX_MESSAGE, 'grpc.max_send_message_length': MAX_MESSAGE });
   server.addService(RuntimeService, handlersFor<RuntimeServiceHandlers>(RuntimeService, runtime, runtimeStreams));
   server.addService(ImageService, handlersFor<ImageServiceHandlers>(ImageService, image));
+  for (const svc of extraServices) server.addService(svc.definition, svc.handlers);
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o711 });
   // A socket file left by a previous (killed) daemon would make bind fail.
   rmSync(socketPath, { force: true });

@@ -1,5 +1,5 @@
 // Assembles berthd from its parts: stores, image domain, CRI server, metrics.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { BerthConfig } from './config';
@@ -21,6 +21,9 @@ import { logger } from '../util/log';
 import { startCriServer, type CriServer } from '../cri/server';
 import { imageHandlers } from '../cri/image-handlers';
 import { containerEventsStream, runtimeHandlers } from '../cri/runtime-handlers';
+import { berthHandlers } from '../cri/berth-handlers';
+import { BerthService, type BerthServiceHandlers } from '../cri/berth-proto';
+import { handlersFor } from '../cri/rpc';
 import { Runtime } from '../runtime/runtime';
 import { StreamingServer } from '../streaming/server';
 
@@ -47,6 +50,10 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
   mkdirSync(config.root, { recursive: true, mode: 0o711 });
   mkdirSync(config.state, { recursive: true, mode: 0o711 });
   const releasePid = acquirePidFile(config.state);
+  // Archives being loaded are unpacked here; what a crash left is never resumed.
+  const loadTmp = join(config.root, 'tmp');
+  rmSync(loadTmp, { recursive: true, force: true });
+  mkdirSync(loadTmp, { recursive: true, mode: 0o700 });
 
   const content = new ContentStore(config.root);
   content.reconcile();
@@ -75,6 +82,8 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
     fsMountpoint: join(config.root, 'snapshots'),
     snapshotsInUse: () => runtime?.snapshotsInUse() ?? new Set(),
     progressTimeoutMs: config.image.progressTimeoutSeconds * 1000,
+    pusher: registry,
+    tmpDir: loadTmp,
   });
 
   runtime = await Runtime.start(
@@ -94,11 +103,13 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
   const rt = runtime;
   const streaming = new StreamingServer({ runtime: rt.streams, address: config.streaming.address, port: config.streaming.port });
   await streaming.start();
+  const berth = berthHandlers(images, rt);
   const cri: CriServer = await startCriServer(
     config.listen,
     runtimeHandlers({ version, cgroupDriver: config.runtime.cgroupDriver, verboseInfo: () => ({ config: JSON.stringify(config) }) }, rt, streaming),
     imageHandlers(images),
     { GetContainerEvents: containerEventsStream(rt) },
+    [{ definition: BerthService, handlers: handlersFor<BerthServiceHandlers>(BerthService, berth.unary, berth.streams) }],
   );
   let metrics: Server | undefined;
   try {

@@ -17,7 +17,7 @@ import { formatReference, parseReference, repoName, type ImageReference } from '
 import { ArchiveDir, readArchive, saveArchive, type ArchiveFormat, type ArchiveImage } from './archive/archive';
 import { importImage } from './import';
 import { pushStoredImage, type PushProgressFn, type StoredImagePusher } from './push';
-import type { HistoryEntry } from './oci-types';
+import type { HistoryEntry, Platform } from './oci-types';
 
 const log = logger('images');
 
@@ -104,11 +104,13 @@ export class ImageService {
   }
 
   /** Pull an image; concurrent pulls of the same reference share one pull. */
-  pull(refText: string, opts: FetchOptions = {}): Promise<ImageRecord> {
+  pull(refText: string, opts: FetchOptions & { platform?: Platform } = {}): Promise<ImageRecord> {
     if (!refText) throw invalidArgument('image reference is empty');
     const ref = parseReference(refText);
     const key = formatReference(ref);
-    return this.pulls.do(key, () =>
+    // Pulls of another platform than the host's are not shared with the host's.
+    const flightKey = opts.platform ? `${key} ${opts.platform.os}/${opts.platform.architecture}/${opts.platform.variant ?? ''}` : key;
+    return this.pulls.do(flightKey, () =>
       this.gcLock.withShared(() => this.doPull(ref, key, opts)).catch((e: unknown) => {
         // A failed pull may leave verified blobs and committed snapshots that no image refers to
         // (layers that finished before another failed). Collect them now, without holding up the
@@ -119,9 +121,9 @@ export class ImageService {
     );
   }
 
-  private async doPull(ref: ImageReference, key: string, opts: FetchOptions): Promise<ImageRecord> {
+  private async doPull(ref: ImageReference, key: string, { platform, ...opts }: FetchOptions & { platform?: Platform }): Promise<ImageRecord> {
     const endTimer = pullDuration.startTimer();
-    const pulled = await pullImage(ref, key, { ...this.deps, layerFlight: this.layerFlight }, {
+    const pulled = await pullImage(ref, key, { ...this.deps, layerFlight: this.layerFlight, platform: platform ?? this.deps.platform }, {
       ...opts,
       progressTimeoutMs: opts.progressTimeoutMs ?? this.deps.progressTimeoutMs,
     });
