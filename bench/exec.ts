@@ -10,8 +10,11 @@
 //   stream WebSocket   the same over WebSocket (v4.channel.k8s.io); compared only if containerd
 //                      serves it (probed first), else berth's is printed as information
 // The floor runs `runc exec <id> true`, `runc exec <id> sh -c "echo hi"` and `runc exec <id> echo hi`
-// (stdout read from a pipe). Prints p50/p99, berth/containerd and over-the-floor ratios, and the CPU
-// time per exec of the daemon plus its monitors (children they reaped, i.e. runc, included).
+// (stdout read from a pipe). As a diagnostic, each runtime's slot also runs `runc exec <id> true`
+// straight into that runtime's own container (its runc root, bypassing the daemon): ExecSync true
+// minus that is the daemon's own overhead, apart from what the container's config costs runc.
+// Prints p50/p99, berth/containerd and over-the-floor ratios, and the CPU time per exec of the
+// daemon plus its monitors, by themselves and with the children they reaped (runc).
 //
 //   scripts/bench.sh exec [-- --n 100 --out results.json --cpu-prof DIR ...]
 //   node dist/bench/exec.js --help
@@ -35,25 +38,28 @@ import { buildPauseImage, CATATONIT_BIN } from './lib/pause-image';
 import { descendants, cmdline, findProcesses, interrupted, mountsUnder, onCleanup, runCleanups } from './lib/procs';
 import { startBenchRegistry } from './lib/registry';
 import { BUSYBOX_BIN, prepareRuncFloor, type RuncFloor } from './lib/runc-floor';
-import { cpuSeconds, summarize, type Summary } from './lib/stats';
+import { cpuSeconds, ownCpuSeconds, summarize, type Summary } from './lib/stats';
 
 const RUNTIMES = ['containerd', 'berth'] as const;
 type Runtime = (typeof RUNTIMES)[number];
 
-const OPS = ['execSyncTrue', 'execSyncEcho', 'streamSpdy', 'streamWs'] as const;
+const OPS = ['execSyncTrue', 'execSyncEcho', 'streamSpdy', 'streamWs', 'runcTrue'] as const;
 type Op = (typeof OPS)[number];
+/** The CRI operations compared between runtimes ('runcTrue' is a diagnostic, see below). */
+const CRI_OPS = ['execSyncTrue', 'execSyncEcho', 'streamSpdy', 'streamWs'] as const;
 const OP_LABEL: Record<Op, string> = {
   execSyncTrue: 'ExecSync true',
   execSyncEcho: 'ExecSync sh -c "echo hi"',
   streamSpdy: 'Exec echo hi, SPDY',
   streamWs: 'Exec echo hi, WebSocket',
+  runcTrue: 'runc exec true into its container',
 };
 
 const FLOOR_OPS = ['true', 'shEcho', 'echo'] as const;
 type FloorOp = (typeof FLOOR_OPS)[number];
 const FLOOR_LABEL: Record<FloorOp, string> = { true: 'runc exec true', shEcho: 'runc exec sh -c "echo hi"', echo: 'runc exec echo hi' };
 /** The floor each CRI operation is compared with. */
-const FLOOR_OF: Record<Op, FloorOp> = { execSyncTrue: 'true', execSyncEcho: 'shEcho', streamSpdy: 'echo', streamWs: 'echo' };
+const FLOOR_OF: Record<Op, FloorOp> = { execSyncTrue: 'true', execSyncEcho: 'shEcho', streamSpdy: 'echo', streamWs: 'echo', runcTrue: 'true' };
 
 const WORKLOAD = ['sleep', '3600'];
 const STREAM_PROTOCOL = 'v4.channel.k8s.io';
@@ -97,6 +103,8 @@ interface Target {
   logDir: string;
   /** The daemon and its monitors for this pod (containerd: the pod's shim; berth: conmon). */
   cpuPids: number[];
+  /** The runc --root that holds the container (for the raw `runc exec` diagnostic). */
+  runcRoot: string;
 }
 
 interface Ctx {
@@ -136,7 +144,25 @@ async function startTarget(d: BenchDaemon, rt: string, ctx: Ctx): Promise<Target
   const ctrId = await d.cri.createContainer(podId, config, sandbox);
   ctx.ids.add(ctrId);
   await d.cri.startContainer(ctrId);
-  return { podId, ctrId, logDir, cpuPids: [d.pid, ...d.helperPids()] };
+  return { podId, ctrId, logDir, cpuPids: [d.pid, ...d.helperPids()], runcRoot: findRuncRoot(d, ctrId) };
+}
+
+/** runc keeps `<root>/<id>/state.json`; find the root under the daemon's state dir. */
+function findRuncRoot(d: BenchDaemon, ctrId: string): string {
+  const walk = (dir: string, depth: number): string | undefined => {
+    if (existsSync(join(dir, ctrId, 'state.json'))) return dir;
+    if (depth === 0) return undefined;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory() && e.name !== ctrId) {
+        const r = walk(join(dir, e.name), depth - 1);
+        if (r) return r;
+      }
+    }
+    return undefined;
+  };
+  const root = walk(d.state, 4);
+  if (!root) throw new Error(`${d.name}: no runc state for container ${ctrId} under ${d.state}`);
+  return root;
 }
 
 async function removeTarget(d: BenchDaemon, t: Target): Promise<void> {
@@ -227,7 +253,8 @@ async function execSync(d: BenchDaemon, ctrId: string, cmd: string[], wantStdout
   return { total };
 }
 
-function runOp(op: Op, d: BenchDaemon, ctrId: string): Promise<Sample> {
+function runOp(op: Op, d: BenchDaemon, t: Pick<Target, 'ctrId' | 'runcRoot'>): Promise<Sample> {
+  const ctrId = t.ctrId;
   switch (op) {
     case 'execSyncTrue':
       return execSync(d, ctrId, ['true'], '');
@@ -237,6 +264,8 @@ function runOp(op: Op, d: BenchDaemon, ctrId: string): Promise<Sample> {
       return streamSpdy(d, ctrId);
     case 'streamWs':
       return streamWs(d, ctrId);
+    case 'runcTrue':
+      return runcExec(t.runcRoot, ctrId, ['true'], '').then((total) => ({ total }));
   }
 }
 
@@ -248,19 +277,19 @@ function withTimeout<T>(p: Promise<T>, timeoutMs: number, what: string): Promise
   ]);
 }
 
-/** CPU seconds of a set of processes (their own plus the children they reaped). */
-function cpuOf(pids: number[]): number {
-  return pids.reduce((a, p) => a + (cpuSeconds(p) ?? 0), 0);
+/** CPU seconds of a set of processes: their own, and with the children they reaped. */
+function cpuOf(pids: number[]): { own: number; all: number } {
+  return { own: pids.reduce((a, p) => a + (ownCpuSeconds(p) ?? 0), 0), all: pids.reduce((a, p) => a + (cpuSeconds(p) ?? 0), 0) };
 }
 
 // ---------------------------------------------------------------------------------------------
 // The floor: raw runc exec into a `runc run -d` busybox container
 // ---------------------------------------------------------------------------------------------
 
-function runcExec(floor: RuncFloor, id: string, args: string[], wantStdout: string): Promise<number> {
+function runcExec(root: string, id: string, args: string[], wantStdout: string): Promise<number> {
   return new Promise((ok, ko) => {
     const t0 = performance.now();
-    const child = spawn(RUNC_BIN, ['--root', floor.root, 'exec', id, ...args], { stdio: ['ignore', wantStdout ? 'pipe' : 'ignore', 'pipe'] });
+    const child = spawn(RUNC_BIN, ['--root', root, 'exec', id, ...args], { stdio: ['ignore', wantStdout ? 'pipe' : 'ignore', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (b: Buffer) => out.push(b));
@@ -279,11 +308,11 @@ function runcExec(floor: RuncFloor, id: string, args: string[], wantStdout: stri
 function runFloorOp(op: FloorOp, floor: RuncFloor, id: string): Promise<number> {
   switch (op) {
     case 'true':
-      return runcExec(floor, id, ['true'], '');
+      return runcExec(floor.root, id, ['true'], '');
     case 'shEcho':
-      return runcExec(floor, id, ['sh', '-c', 'echo hi'], HI);
+      return runcExec(floor.root, id, ['sh', '-c', 'echo hi'], HI);
     case 'echo':
-      return runcExec(floor, id, ['echo', 'hi'], HI);
+      return runcExec(floor.root, id, ['echo', 'hi'], HI);
   }
 }
 
@@ -293,9 +322,9 @@ function runFloorOp(op: FloorOp, floor: RuncFloor, id: string): Promise<number> 
 
 interface OpResult {
   samples: Sample[];
-  /** CPU seconds of the daemon + monitors over all measured samples of this op. */
-  cpuSec: number;
-  summary?: { total: Summary; rpc?: Summary; stream?: Summary; cpuMsPerOp: number };
+  /** CPU seconds of the daemon + monitors over all measured samples of this op: own, and with reaped children. */
+  cpuSec: { own: number; all: number };
+  summary?: { total: Summary; rpc?: Summary; stream?: Summary; cpuMsPerOp: { own: number; all: number } };
 }
 
 interface RuntimeResult {
@@ -427,7 +456,8 @@ async function main(): Promise<number> {
         }
       }
       opsOf.set(rt, ops);
-      results.get(rt)!.ops = Object.fromEntries(ops.map((o) => [o, { samples: [], cpuSec: 0 }]));
+      ops.push('runcTrue');
+      results.get(rt)!.ops = Object.fromEntries(ops.map((o) => [o, { samples: [], cpuSec: { own: 0, all: 0 } }]));
     }
     if (withFloor) {
       floor = await prepareRuncFloor(workdir, cgroupParent);
@@ -467,10 +497,13 @@ async function main(): Promise<number> {
         const res = results.get(slot)!;
         await guarded(slot, `${record ? 'round' : 'warm-up round'} ${i + 1}`, async (d, target) => {
           for (const op of opsOf.get(slot)!) {
-            const c0 = record ? cpuOf(target.cpuPids) : 0;
-            const s = await runOp(op, d, target.ctrId);
+            const c0 = cpuOf(target.cpuPids);
+            const s = await runOp(op, d, target);
             if (record) {
-              res.ops[op]!.cpuSec += cpuOf(target.cpuPids) - c0;
+              const c1 = cpuOf(target.cpuPids);
+              const acc = res.ops[op]!.cpuSec;
+              acc.own += c1.own - c0.own;
+              acc.all += c1.all - c0.all;
               res.ops[op]!.samples.push(s);
             }
           }
@@ -514,7 +547,7 @@ async function main(): Promise<number> {
         o.summary = {
           total: summarize(o.samples.map((s) => s.total)),
           ...(rpc.length ? { rpc: summarize(rpc.map((s) => s.rpc!)), stream: summarize(rpc.map((s) => s.stream!)) } : {}),
-          cpuMsPerOp: (o.cpuSec * 1000) / o.samples.length,
+          cpuMsPerOp: { own: (o.cpuSec.own * 1000) / o.samples.length, all: (o.cpuSec.all * 1000) / o.samples.length },
         };
       }
     }
@@ -560,7 +593,7 @@ async function main(): Promise<number> {
     const get = (rt: Runtime, op: Op) => results.get(rt)?.ops[op]?.summary;
     const rows: string[][] = [['operation', 'containerd p50', 'p99', 'berth p50', 'p99', 'floor p50', 'p99', 'berth/ctrd p50', 'p99', 'berth/floor p50', 'ctrd/floor p50']];
     const ratios: Record<string, number> = {};
-    for (const op of OPS) {
+    for (const op of CRI_OPS) {
       const c = get('containerd', op);
       const b = get('berth', op);
       if (!c && !b) continue;
@@ -585,16 +618,24 @@ async function main(): Promise<number> {
       if (c || b) sub.push([OP_LABEL[op], f1(c?.rpc?.p50), f1(c?.stream?.p50), f1(b?.rpc?.p50), f1(b?.stream?.p50)]);
     }
     if (sub.length > 1) out.push('', fmtTable(sub));
-    const cpu: string[][] = [['CPU ms per exec (daemon + monitors, reaped children incl.)', 'containerd', 'berth']];
-    for (const op of OPS) {
+    // The daemon's own share: the CRI call against runc exec straight into the same container.
+    const raw: string[][] = [['daemon overhead, p50 ms', 'ExecSync true', 'runc exec true, same container', 'difference']];
+    for (const rt of runtimes) {
+      const e = get(rt, 'execSyncTrue');
+      const r = get(rt, 'runcTrue');
+      if (e && r) raw.push([rt, f1(e.total.p50), f1(r.total.p50), f1(e.total.p50 - r.total.p50)]);
+    }
+    if (raw.length > 1) out.push('', fmtTable(raw));
+    const cpu: string[][] = [['CPU ms per exec (daemon + monitors)', 'containerd own', 'with reaped children', 'berth own', 'with reaped children']];
+    for (const op of CRI_OPS) {
       const c = get('containerd', op);
       const b = get('berth', op);
-      if (c || b) cpu.push([OP_LABEL[op], f1(c?.cpuMsPerOp), f1(b?.cpuMsPerOp)]);
+      if (c || b) cpu.push([OP_LABEL[op], f1(c?.cpuMsPerOp.own), f1(c?.cpuMsPerOp.all), f1(b?.cpuMsPerOp.own), f1(b?.cpuMsPerOp.all)]);
     }
-    out.push('', fmtTable(cpu));
+    out.push('', fmtTable(cpu), '(CPU is read from /proc in 10 ms ticks: averages over all rounds, not per call)');
     for (const r of list) if (r.fds) out.push(`${r.runtime} open fds: ${r.fds.before} before the measured rounds, ${r.fds.after} after`);
     if (profile) {
-      out.push('', `berthd CPU profile (${n} extra rounds of ${(opsOf.get('berth') ?? []).join(', ')}, not in the numbers above):`);
+      out.push('', `berthd CPU profile (${n} extra rounds of ${(opsOf.get('berth') ?? []).filter((o) => o !== 'runcTrue').join(', ')}, not in the numbers above):`);
       out.push(formatProfile({ ...profile, topTotal: profile.topTotal.slice(0, 20), byFile: profile.byFile.slice(0, 15), topSelf: profile.topSelf.slice(0, 20) }));
     }
 
@@ -669,9 +710,10 @@ async function profileBerth(dir: string, hostsDir: string, workdir: string, logs
   try {
     await d.cri.pullImage(ctx.busybox, { deadlineMs: 120_000 });
     const t = await startTarget(d, 'berth-prof', ctx);
-    for (let i = 0; i < 5; i++) for (const op of ops) await runOp(op, d, t.ctrId);
+    const cri = ops.filter((o) => o !== 'runcTrue');
+    for (let i = 0; i < 5; i++) for (const op of cri) await runOp(op, d, t);
     const t0 = performance.now();
-    for (let i = 0; i < n; i++) for (const op of ops) await runOp(op, d, t.ctrId);
+    for (let i = 0; i < n; i++) for (const op of cri) await runOp(op, d, t);
     log(`profiled berth: ${n} rounds in ${(ms(t0) / 1000).toFixed(2)} s (with profiler overhead)`);
     await removeTarget(d, t);
   } finally {

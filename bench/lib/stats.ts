@@ -61,6 +61,17 @@ export function cpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** User+system CPU seconds of a process itself, without the children it reaped; undefined if gone. */
+export function ownCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface TreeSample {
   /** Largest sum of RSS over the root and its descendants seen at one sample, bytes. */
   peakTreeRss: number;
