@@ -7,7 +7,7 @@ import { dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
-import { invalidArgument, notFound } from '../../util/errors';
+import { BerthError, errorMessage, invalidArgument, notFound } from '../../util/errors';
 
 /** A clean relative archive path ("a/b"), or undefined for the archive root; throws on escapes. */
 export function cleanArchivePath(name: string): string | undefined {
@@ -28,27 +28,34 @@ export class ArchiveDir {
   static async extract(archive: Readable, dir: string): Promise<ArchiveDir> {
     const files = new Set<string>();
     const links = new Map<string, string>();
-    const ex = extract();
-    archive.once('error', (e) => ex.destroy(e));
-    archive.pipe(ex as unknown as NodeJS.WritableStream);
-    for await (const entry of ex) {
-      const header = entry.header;
-      const name = cleanArchivePath(header.name);
-      if (name !== undefined && (header.type === 'file' || header.type === 'contiguous-file')) {
-        const path = join(dir, name);
-        await fsp.mkdir(dirname(path), { recursive: true });
-        await pipeline(Readable.from(entry), createWriteStream(path, { mode: 0o600 }));
-        files.add(name);
-        continue;
+    try {
+      const ex = extract();
+      archive.once('error', (e) => ex.destroy(e));
+      archive.pipe(ex as unknown as NodeJS.WritableStream);
+      for await (const entry of ex) {
+        const header = entry.header;
+        const name = cleanArchivePath(header.name);
+        if (name !== undefined && (header.type === 'file' || header.type === 'contiguous-file')) {
+          const path = join(dir, name);
+          await fsp.mkdir(dirname(path), { recursive: true });
+          await pipeline(Readable.from(entry), createWriteStream(path, { mode: 0o600 }));
+          files.add(name);
+          continue;
+        }
+        if (name !== undefined && header.type === 'symlink' && header.linkname) links.set(name, header.linkname);
+        if (name !== undefined && header.type === 'link' && header.linkname) {
+          const target = cleanArchivePath(header.linkname);
+          if (target !== undefined) links.set(name, `/${target}`);
+        }
+        for await (const _ of entry) {
+          // skipped: directories, devices and the like have no place in an image archive
+        }
       }
-      if (name !== undefined && header.type === 'symlink' && header.linkname) links.set(name, header.linkname);
-      if (name !== undefined && header.type === 'link' && header.linkname) {
-        const target = cleanArchivePath(header.linkname);
-        if (target !== undefined) links.set(name, `/${target}`);
-      }
-      for await (const _ of entry) {
-        // skipped: directories, devices and the like have no place in an image archive
-      }
+    } catch (e) {
+      archive.destroy();
+      // A corrupt or non-tar upload is the caller's mistake; file system errors are ours.
+      if (e instanceof BerthError || (e as NodeJS.ErrnoException).code) throw e;
+      throw invalidArgument(`not a readable tar archive: ${errorMessage(e)}`);
     }
     return new ArchiveDir(dir, files, links);
   }
