@@ -1,9 +1,11 @@
 // berthd for benchmarks: the compiled daemon (dist/, built by scripts/bench.sh) for fair numbers,
 // or the TypeScript sources under tsx when dist/ is missing or BERTH_BENCH_FROM_SOURCE=1. Own temp
 // root/state/socket, no metrics listener, the benchmark registry's hosts.toml directory.
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { RUNC_BIN } from './containerd';
 import { cleanEnv, spawnDaemon, type BenchDaemon } from './daemon';
 
 /** Repository root, whether this file runs from bench/lib (tsx) or dist/bench/lib (compiled). */
@@ -77,5 +79,32 @@ export async function startBerthd(opts: BerthdOptions): Promise<BenchDaemon> {
     socket,
     logFile: opts.logFile ?? join(base, 'berthd.log'),
     helperMatch: (argv) => /conmon$/.test(argv[0] ?? '') && ours(argv),
+    beforeUnmount: () => deleteOciContainers(join(state, 'runtimes')),
   });
+}
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { encoding: 'utf8' }, (err, out, stderr) => (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`)) : resolve(out)));
+  });
+}
+
+/**
+ * Force-delete the containers berthd left in its OCI runtime roots (default `<state>/runtimes/<handler>`).
+ * berthd leaves containers running when it stops (like containerd, so a restart finds them); a benchmark
+ * stopped before it removed its pods (a failure, Ctrl-C) would otherwise leave their processes behind.
+ */
+async function deleteOciContainers(runtimesDir: string): Promise<void> {
+  if (!existsSync(runtimesDir)) return;
+  for (const handler of readdirSync(runtimesDir)) {
+    const root = join(runtimesDir, handler);
+    const bin = handler === 'crun' ? 'crun' : RUNC_BIN;
+    let list: Array<{ id: string }> = [];
+    try {
+      list = (JSON.parse((await run(bin, ['--root', root, 'list', '--format', 'json'])) || '[]') as Array<{ id: string }> | null) ?? [];
+    } catch {
+      continue;
+    }
+    for (const c of list) await run(bin, ['--root', root, 'delete', '--force', c.id]).catch(() => undefined);
+  }
 }
