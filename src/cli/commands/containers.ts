@@ -23,7 +23,9 @@ import { findContainer, isCliPod, listContainerViews, pickContainer, type Contai
 import { portsOf } from '../run-spec';
 import { renderTable, truncate } from '../table';
 import { imageJson, imageStatus } from './images';
+import { attachCommand, execInteractive } from './interactive';
 import { inspectPod } from './pods';
+import { registerPortForwardCommand } from './port-forward';
 
 /** Runs `fn` for each ref, reporting failures one line each; exit 1 if any failed (as docker). */
 async function eachRef(refs: string[], fn: (ref: string) => Promise<void>): Promise<number> {
@@ -298,29 +300,31 @@ export function registerContainerCommands(program: Command, ctx: Ctx): void {
 
   program
     .command('exec')
-    .description('Run a command in a running container (non-interactive: output when it ends)')
+    .description('Run a command in a running container (-i: with stdin, -t: in a terminal)')
     .argument('<container>')
     .argument('<command...>')
-    .option('-i, --interactive', 'keep stdin open (needs streaming)')
-    .option('-t, --tty', 'allocate a terminal (needs streaming)')
+    .option('-i, --interactive', 'send stdin to the command')
+    .option('-t, --tty', 'allocate a terminal')
     .option('-u, --user <user>', 'user to run as (needs the berth service)')
     .option('-w, --workdir <dir>', 'working directory (runs through sh in the container)')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (runs through env in the container)', collect)
-    .option('--timeout <seconds>', 'kill the command after this long (default: none)')
+    .option('--timeout <seconds>', 'kill the command after this long (default: none; not with -i/-t)')
     .passThroughOptions()
     .action(
       ctx.action(async (ref: string, cmd: string[], o: { interactive?: boolean; tty?: boolean; user?: string; workdir?: string; env?: string[]; timeout?: string }) => {
-        if (o.interactive || o.tty) throw notYetAvailable('interactive exec (-i/-t)', 'streaming', EXIT.usage);
         if (o.user !== undefined) throw notYetAvailable('exec -u', 'the berth service', EXIT.usage);
         const timeout = o.timeout === undefined ? 0 : Number(o.timeout);
         if (!Number.isInteger(timeout) || timeout < 0) throw new CliError(`invalid --timeout "${o.timeout}"`, EXIT.usage);
+        const interactive = !!(o.interactive || o.tty);
+        if (interactive && timeout) throw new CliError('--timeout works without -i/-t only', EXIT.usage);
         let argv = cmd;
-        // ExecSync carries only argv: env and cwd go through programs in the container.
+        // CRI's exec carries only argv: env and cwd go through programs in the container.
         const env = (o.env ?? []).map((e) => parseEnv(e)).filter((e) => !!e);
         if (env.length) argv = ['env', ...env.map((e) => `${e.key}=${e.value}`), ...argv];
         if (o.workdir !== undefined) argv = ['sh', '-c', 'cd "$0" && exec "$@"', o.workdir, ...argv];
         const conn = ctx.conn();
         const v = await findContainer(conn, ref);
+        if (interactive) return execInteractive(conn, v, argv, { stdin: !!o.interactive, tty: !!o.tty });
         const deadline = timeout ? timeout * 1000 + 30_000 : DEADLINE.exec;
         const r = await conn.runtime('ExecSync', { containerId: v.ctr.id, cmd: argv, timeout }, deadline);
         process.stdout.write(r.stdout);
@@ -331,11 +335,18 @@ export function registerContainerCommands(program: Command, ctx: Ctx): void {
 
   program
     .command('attach')
-    .description('Attach to a running container\'s input and output (needs streaming)')
+    .description('Attach to a running container\'s input and output (detach: ctrl-p ctrl-q)')
     .argument('<container>')
-    .action(() => {
-      throw notYetAvailable('attach', 'streaming', EXIT.usage);
-    });
+    .option('--no-stdin', 'do not send stdin')
+    .option('--detach-keys <keys>', 'keys that detach, leaving the container running', 'ctrl-p,ctrl-q')
+    .action(
+      ctx.action(async (ref: string, o: { stdin: boolean; detachKeys: string }) => {
+        const conn = ctx.conn();
+        return attachCommand(conn, await findContainer(conn, ref), { stdin: o.stdin, detachKeys: o.detachKeys });
+      }),
+    );
+
+  registerPortForwardCommand(program, ctx);
 
   program
     .command('top')

@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import type { Command } from 'commander';
 import type { Connection } from '../connection';
 import type { Ctx } from '../context';
-import { removeContainer, streamLogs } from '../container-ops';
+import type { ContainerStatus__Output } from '../../cri/proto';
+import { containerStatus, removeContainer, streamLogs, waitForExit } from '../container-ops';
 import { CliError, EXIT, notYetAvailable } from '../errors';
 import { collect, type PublishedPort } from '../flags';
 import { generateName, NAME_RE } from '../names';
@@ -12,6 +13,8 @@ import { print, warn } from '../output';
 import { listContainerViews, listPods, podDisplayName, type ContainerView } from '../resolve';
 import { buildRunSpec, parseRunOptions, type RunOptions } from '../run-spec';
 import { imageStatus, pullImage } from './images';
+import { attachSession, exitCodeAfterAttach, requireTerminalStdin, warnDetached } from './interactive';
+import { parseDetachKeys } from '../streaming/detach-keys';
 
 /** A free port on the node, for -p with no host port (docker picks one the same way). */
 function freePort(host: string, protocol: string): Promise<number> {
@@ -41,7 +44,7 @@ function addRunOptions(cmd: Command): Command {
     .argument('<image>', 'image to run')
     .argument('[command...]', 'command and arguments (replace the image\'s Cmd)')
     .option('-d, --detach', 'run in the background and print the container id')
-    .option('-i, --interactive', 'keep stdin open (needs streaming)')
+    .option('-i, --interactive', 'send stdin to the container')
     .option('-t, --tty', 'allocate a terminal')
     .option('--rm', 'remove the container and its pod when it exits')
     .option('--name <name>', 'container name (default: generated)')
@@ -128,10 +131,14 @@ export function registerRunCommands(program: Command, ctx: Ctx): void {
     }),
   );
 
-  addRunOptions(program.command('run').description('Run a command in a new container (in a pod of its own)')).action(
-    ctx.action(async (image: string, args: string[], o: RunOptions) => {
-      if ((o.interactive || o.tty) && !o.detach) throw notYetAvailable('interactive run (-i/-t without -d)', 'streaming', EXIT.usage);
+  const run = addRunOptions(program.command('run').description('Run a command in a new container (in a pod of its own)'))
+    .option('--detach-keys <keys>', 'with -it: keys that detach, leaving the container running', 'ctrl-p,ctrl-q');
+  run.action(
+    ctx.action(async (image: string, args: string[], o: RunOptions & { detachKeys: string }) => {
       if (o.rm && o.detach) throw notYetAvailable('--rm with -d (removal when the container exits)', 'the berth service', EXIT.usage);
+      // Refuse before anything is made.
+      if (o.interactive && o.tty && !o.detach) requireTerminalStdin();
+      parseDetachKeys(o.detachKeys);
       const conn = ctx.conn();
       const c = await createFromFlags(conn, image, args, o);
       const view = async (): Promise<ContainerView> => (await listContainerViews(conn)).find((v) => v.ctr.id === c.id)!;
@@ -148,19 +155,33 @@ export function registerRunCommands(program: Command, ctx: Ctx): void {
         return;
       }
       // Ctrl-C stops the container (grace period 10 s) and the run ends with its exit code; a second
-      // Ctrl-C leaves it running and returns at once.
+      // Ctrl-C leaves it running and returns at once. (With -it, Ctrl-C is a key for the container.)
       let interrupts = 0;
+      const leave = new AbortController();
       const onSignal = () => {
         interrupts++;
         if (interrupts === 1) {
           warn(`stopping ${c.name} (Ctrl-C again to leave it running)`);
           void conn.runtime('StopContainer', { containerId: c.id, timeout: 10 }, 60_000).catch((e) => warn((e as Error).message));
-        }
+        } else leave.abort();
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        const st = await streamLogs(conn, c.id, { follow: true, stopped: () => interrupts > 1 });
+        let st: ContainerStatus__Output;
+        if (o.tty) {
+          const r = await runAttachedTty(conn, c, o, leave.signal);
+          if (r === 'detached') {
+            warnDetached(c.name, !!o.rm);
+            return EXIT.ok;
+          }
+          if (r === 'left') return EXIT.error;
+          st = r;
+        } else if (o.interactive) {
+          st = await runWithStdin(conn, c, () => interrupts > 1, leave.signal);
+        } else {
+          st = await streamLogs(conn, c.id, { follow: true, stopped: () => interrupts > 1 });
+        }
         if (interrupts > 1) return EXIT.error;
         if (o.rm) {
           const v = await view();
@@ -173,4 +194,61 @@ export function registerRunCommands(program: Command, ctx: Ctx): void {
       }
     }),
   );
+}
+
+/**
+ * run -t: the container's terminal through an attach (stdin too with -i). Output written before the
+ * attach connected is not shown (a shell redraws its prompt on the resize that follows); a container
+ * that exited before then has its whole log printed instead.
+ */
+async function runAttachedTty(conn: Connection, c: Created, o: RunOptions & { detachKeys: string }, leave: AbortSignal): Promise<ContainerStatus__Output | 'detached' | 'left'> {
+  const cfg = { stdin: !!o.interactive, tty: true };
+  let end: Awaited<ReturnType<typeof attachSession>> | undefined;
+  try {
+    end = await attachSession(conn, c.id, cfg, { stdin: !!o.interactive, detachKeys: o.detachKeys, endOnSignals: false, signal: leave });
+  } catch (e) {
+    // Attach refuses a container that is no longer running: fall back to its log below.
+    if (!(e instanceof CliError)) throw e;
+    const { status } = await containerStatus(conn, c.id);
+    if (status.state !== 'CONTAINER_EXITED') throw e;
+    return streamLogs(conn, c.id, {});
+  }
+  if (end.kind === 'detached') return 'detached';
+  if (end.kind === 'aborted') return 'left';
+  if (end.kind === 'failed') {
+    const { status } = await containerStatus(conn, c.id);
+    if (status.state !== 'CONTAINER_EXITED') throw new CliError(end.message);
+    return streamLogs(conn, c.id, {});
+  }
+  const code = await exitCodeAfterAttach(conn, c.id);
+  if (code === undefined) return 'detached';
+  return waitForExit(conn, c.id);
+}
+
+/**
+ * run -i without -t: stdin through an attach that carries only stdin, output from the log file (it
+ * has everything from the start, stdout and stderr in order). The container's stdin closes when
+ * ours ends (stdinOnce).
+ */
+async function runWithStdin(conn: Connection, c: Created, stopped: () => boolean, leave: AbortSignal): Promise<ContainerStatus__Output> {
+  const done = new AbortController();
+  const onLeave = () => done.abort();
+  leave.addEventListener('abort', onLeave, { once: true });
+  const feeding = attachSession(conn, c.id, { stdin: true, tty: false }, { stdin: true, noOutput: true, endOnSignals: false, signal: done.signal }).then(
+    (end) => {
+      if (end.kind === 'failed') warn(`sending stdin to ${c.name}: ${end.message}`);
+    },
+    async (e: unknown) => {
+      // A container that exited before the attach had no use for stdin.
+      const { status } = await containerStatus(conn, c.id).catch(() => ({ status: undefined }));
+      if (status?.state !== 'CONTAINER_EXITED') warn(`sending stdin to ${c.name}: ${(e as Error).message}`);
+    },
+  );
+  try {
+    return await streamLogs(conn, c.id, { follow: true, stopped });
+  } finally {
+    done.abort();
+    leave.removeEventListener('abort', onLeave);
+    await feeding;
+  }
 }
