@@ -7,6 +7,7 @@ import { dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
+import { decompressor } from '../decompress';
 import { BerthError, errorMessage, invalidArgument, notFound } from '../../util/errors';
 
 /** A clean relative archive path ("a/b"), or undefined for the archive root; throws on escapes. */
@@ -15,6 +16,37 @@ export function cleanArchivePath(name: string): string | undefined {
   if (n === '.' || n === '' || n === './') return undefined;
   if (n === '..' || n.startsWith('../')) throw invalidArgument(`archive entry "${name}" leaves the archive`, { entry: name });
   return n.replace(/\/+$/, '');
+}
+
+/**
+ * The archive's tar bytes: `docker load` also takes a gzip- or zstd-compressed archive
+ * (`docker save | gzip`), so the first bytes decide whether to decompress.
+ */
+async function plainTar(archive: Readable): Promise<Readable> {
+  const it = archive[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let head = Buffer.alloc(0);
+  let ended = false;
+  while (head.length < 4) {
+    const r = await it.next();
+    if (r.done) {
+      ended = true;
+      break;
+    }
+    head = Buffer.concat([head, r.value]);
+  }
+  const all = Readable.from(
+    (async function* () {
+      if (head.length) yield head;
+      if (ended) return;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    })(),
+  );
+  all.once('close', () => archive.destroy());
+  const kind = head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528 ? 'zstd' : 'none';
+  if (kind === 'none') return all;
+  const d = decompressor(kind);
+  all.once('error', (e) => d.destroy(e));
+  return all.pipe(d);
 }
 
 export class ArchiveDir {
@@ -28,10 +60,12 @@ export class ArchiveDir {
   static async extract(archive: Readable, dir: string): Promise<ArchiveDir> {
     const files = new Set<string>();
     const links = new Map<string, string>();
+    let tar: Readable = archive;
     try {
+      tar = await plainTar(archive);
       const ex = extract();
-      archive.once('error', (e) => ex.destroy(e));
-      archive.pipe(ex as unknown as NodeJS.WritableStream);
+      tar.once('error', (e) => ex.destroy(e));
+      tar.pipe(ex as unknown as NodeJS.WritableStream);
       for await (const entry of ex) {
         const header = entry.header;
         const name = cleanArchivePath(header.name);
@@ -52,6 +86,7 @@ export class ArchiveDir {
         }
       }
     } catch (e) {
+      tar.destroy();
       archive.destroy();
       // A corrupt or non-tar upload is the caller's mistake; file system errors are ours.
       if (e instanceof BerthError || (e as NodeJS.ErrnoException).code) throw e;

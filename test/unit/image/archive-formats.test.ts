@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import { ContentStore } from '../../../src/store/content-store';
 import { buildLayerFromEntries, type LayerCompression } from '../../../src/image/writer/layer';
 import { buildImage, type BuiltImage, type ImageFormat } from '../../../src/image/writer/image';
@@ -150,6 +151,17 @@ test('OCI archive: an image without tags gets an unannotated entry and loads unt
   assert.equal(index.manifests.length, 1);
   assert.equal(index.manifests[0]!.annotations, undefined);
   assert.deepEqual((await readArchive(ad)).images[0]!.tags, []);
+});
+
+test('a gzip-compressed archive (docker save | gzip) is read like the plain one', async (t) => {
+  const f = await fixture('gzip', 'oci', ['docker.io/library/busybox:latest']);
+  t.after(() => rmSync(f.dir, { recursive: true, force: true }));
+  const tar = await collect(saveArchive([f.archiveImage], 'docker-archive', reader(f.store)));
+  const gz = await collect(Readable.from([tar]).pipe(createGzip()));
+  const { ad, dir } = await extract(gz);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { images } = await readArchive(ad);
+  assert.deepEqual(images[0]!.tags, ['docker.io/library/busybox:latest']);
 });
 
 test('archive entries that leave the directory are refused; links resolve inside the archive', async (t) => {
