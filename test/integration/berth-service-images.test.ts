@@ -205,6 +205,21 @@ describe('berth service: images', { timeout: 300_000 }, () => {
     });
   }
 
+  it('a Docker schema-2 image: both archive formats are read by skopeo and load back into berth as the same image', async () => {
+    const pushed = await pushBusyboxImage(env.registry.url, 'test/dockerfmt', { tag: 'v1', format: 'docker', extraLayers: [[{ path: 'd', type: 'file', content: 'd' }]] });
+    const ref = pushed.reference;
+    const id = (await new Promise<any>((r, j) => env.berthd.clients.image.PullImage({ image: { image: ref } }, (e: Error | null, x: any) => (e ? j(e) : r(x))))).imageRef;
+    for (const [format, transport] of [['DOCKER_ARCHIVE', 'docker-archive'], ['OCI_ARCHIVE', 'oci-archive']] as const) {
+      const file = join(env.tmp, `dockerfmt-${transport}.tar`);
+      await saveTo(client, { images: [ref], format }, file);
+      const info = JSON.parse(await skopeo(['inspect', `${transport}:${file}`]));
+      assert.equal(info.Layers.length, 2, transport);
+      await new Promise<void>((r, j) => env.berthd.clients.image.RemoveImage({ image: { image: id } }, (e: Error | null) => (e ? j(e) : r())));
+      const res = await loadFrom(client, file);
+      assert.deepEqual(res.images, [{ id, tags: [ref] }], transport);
+    }
+  });
+
   it('LoadImage of something that is not an image archive answers INVALID_ARGUMENT and leaves no temp dir', async () => {
     const file = join(env.tmp, 'junk.bin');
     writeFileSync(file, Buffer.alloc(4096, 1));
