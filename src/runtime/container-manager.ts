@@ -55,6 +55,8 @@ export class ContainerManager {
   readonly socketDir: string;
   private readonly dir: string;
   exits!: ExitMonitor;
+  private readonly starting = new Set<string>();
+  private readonly deferredExits = new Map<string, number>();
 
   constructor(private readonly deps: ContainerManagerDeps) {
     this.dir = join(deps.stateDir, 'containers');
@@ -257,16 +259,28 @@ export class ContainerManager {
     const rec = this.require(id);
     if (rec.state !== 'created') throw failedPrecondition(`container ${rec.id} is ${rec.state}, not created`, { containerId: rec.id, state: rec.state });
     rec.startedAt = nowNs();
-    await this.deps.runtime(rec.runtimeHandler).start(rec.id);
-    // A container that exits at once may already have been marked exited by the exit monitor.
-    if (rec.state === 'created') rec.state = 'running';
+    // An exit reported while the start is in flight is applied after it, so events stay in order.
+    this.starting.add(rec.id);
+    try {
+      await this.deps.runtime(rec.runtimeHandler).start(rec.id);
+      rec.state = 'running';
+      this.deps.events.emit('started', rec.id, rec.podId);
+    } finally {
+      this.starting.delete(rec.id);
+      const code = this.deferredExits.get(rec.id);
+      this.deferredExits.delete(rec.id);
+      if (code !== undefined) this.onExit(rec.id, code);
+    }
     await this.persist(rec);
-    this.deps.events.emit('started', rec.id, rec.podId);
     log.info({ containerId: rec.id }, 'container started');
   }
 
   /** Called by the exit monitor when conmon records an exit. */
   onExit(id: string, exitCode: number): void {
+    if (this.starting.has(id)) {
+      this.deferredExits.set(id, exitCode);
+      return;
+    }
     const rec = this.containers.get(id);
     if (!rec || rec.state === 'exited') return;
     rec.state = 'exited';

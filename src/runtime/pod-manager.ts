@@ -16,6 +16,7 @@ import type { NamespaceMode } from '../oci/spec-builder';
 import { mountPodShm, removePodFiles, unmountPodShm, updatePodHosts, writePodFiles } from './pod-files';
 import { findInfraAfterRestart, startInfra, stopInfra } from './infra';
 import { NameRegistry } from './name-registry';
+import type { RuntimeEvents } from './events';
 import { findByIdOrPrefix } from './id-lookup';
 import { nowNs, podFullName, type PodRecord, type PodSandboxSpec } from './types';
 
@@ -29,6 +30,7 @@ export interface PodManagerDeps {
   defaultRuntime: string;
   defaultCgroupParent: string;
   catatonit: string;
+  events: RuntimeEvents;
   /** Stop (with timeout) and optionally remove every container of a pod. */
   containers: {
     stopAll(podId: string, timeoutSeconds: number): Promise<void>;
@@ -149,7 +151,10 @@ export class PodManager {
       ips: [],
       dir,
       cgroupParent: spec.linux.cgroupParent || this.deps.defaultCgroupParent,
-      networkAttached: false,
+      // Known before any side effect, so a crash at any later point leaves reconcile enough to undo:
+      // CNI DEL of a pod never added is a no-op, unmounting a shm never mounted too.
+      networkAttached: mode(ns.network) !== 'NODE',
+      shmPath: mode(ns.ipc) !== 'NODE' ? join(dir, 'shm') : undefined,
     };
     // Intent first: whatever happens next, reconcile finds this record and can undo it.
     this.pods.set(id, rec);
@@ -159,29 +164,29 @@ export class PodManager {
       const hostNetwork = rec.networkMode === 'NODE';
       // As containerd does: a pod that names no hostname gets the node's.
       const hostname = spec.hostname || osHostname();
-      rec.files = await writePodFiles(dir, { hostname, dnsConfig: spec.dnsConfig, hostNetwork });
-      if (rec.ipcMode !== 'NODE') {
-        rec.shmPath = join(dir, 'shm');
-        // Recorded before mounting: a crash right after the mount must leave reconcile a path to unmount.
-        await this.persist(rec);
-        await mountPodShm(rec.shmPath);
-      }
       const kinds: NamespaceKind[] = [];
       if (!hostNetwork) kinds.push('net', 'uts');
       if (rec.ipcMode !== 'NODE') kinds.push('ipc');
-      if (kinds.length) {
-        const pinned = await pinNamespaces(this.nsDir, id, kinds, {
-          hostname: kinds.includes('uts') ? hostname : undefined,
-          sysctls: spec.linux.sysctls,
-        });
-        rec.namespaces = { net: pinned.paths.net, ipc: pinned.paths.ipc, uts: pinned.paths.uts };
-        await this.persist(rec);
-      } else if (Object.keys(spec.linux.sysctls ?? {}).length) {
-        throw invalidArgument('sysctls need a pod network or IPC namespace; this pod uses the host\'s', { podId: id });
+      if (!kinds.length && Object.keys(spec.linux.sysctls ?? {}).length) {
+        throw invalidArgument("sysctls need a pod network or IPC namespace; this pod uses the host's", { podId: id });
       }
+      // Independent of each other: pod files, /dev/shm and the namespace pins are set up together.
+      // Their paths follow from the pod id, so the intent record already tells reconcile what to undo.
+      const settled = await Promise.allSettled([
+        writePodFiles(dir, { hostname, dnsConfig: spec.dnsConfig, hostNetwork }),
+        rec.shmPath ? mountPodShm(rec.shmPath) : undefined,
+        kinds.length
+          ? pinNamespaces(this.nsDir, id, kinds, { hostname: kinds.includes('uts') ? hostname : undefined, sysctls: spec.linux.sysctls })
+          : undefined,
+      ]);
+      // Every step has finished before a failure starts the rollback.
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      const files = (settled[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof writePodFiles>>>).value;
+      const pinned = (settled[2] as PromiseFulfilledResult<Awaited<ReturnType<typeof pinNamespaces>> | undefined>).value;
+      rec.files = files;
+      if (pinned) rec.namespaces = { net: pinned.paths.net, ipc: pinned.paths.ipc, uts: pinned.paths.uts };
       if (!hostNetwork) {
-        rec.networkAttached = true;
-        await this.persist(rec);
         const endTimer = cniDuration.startTimer({ operation: 'add' });
         const net = await this.deps.network.setUpPodNetwork(
           id,
@@ -205,6 +210,7 @@ export class PodManager {
       }
       rec.state = 'ready';
       await this.persist(rec);
+      this.deps.events.emitPod('created', id);
       log.info({ podId: id, name: fullName, ips: rec.ips, ms: Date.now() - t0 }, 'pod sandbox ready');
       return id;
     } catch (e) {
@@ -292,6 +298,7 @@ export class PodManager {
     if (rec.state === 'creating') throw failedPrecondition(`pod sandbox ${rec.id} is still being created`, { podId: rec.id });
     await this.deps.containers.stopAll(rec.id, 0);
     await this.teardown(rec);
+    if (rec.state !== 'notready') this.deps.events.emitPod('stopped', rec.id);
     rec.state = 'notready';
     await this.persist(rec);
     log.info({ podId: rec.id }, 'pod sandbox stopped');
@@ -307,6 +314,7 @@ export class PodManager {
     await this.deps.containers.removeAll(rec.id);
     await this.teardown(rec);
     await this.forget(rec);
+    this.deps.events.emitPod('deleted', rec.id);
     log.info({ podId: rec.id }, 'pod sandbox removed');
   }
 

@@ -92,6 +92,7 @@ export class Runtime {
       defaultRuntime: cfg.defaultRuntime,
       defaultCgroupParent: cfg.cgroupDriver === 'systemd' ? 'berth.slice' : '/berth',
       catatonit: cfg.catatonit,
+      events: this.events,
       containers: {
         stopAll: (podId, t) => containers!.stopAll(podId, t),
         removeAll: (podId) => containers!.removeAll(podId),
