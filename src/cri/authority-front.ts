@@ -33,15 +33,27 @@ function frame(type: number, flags: number, streamId: number, payload: Buffer): 
   return Buffer.concat([h, payload]);
 }
 
-/** Rewrites the client → server byte stream of one HTTP/2 connection. */
+/**
+ * Rewrites the client → server byte stream of one HTTP/2 connection. The first request decides:
+ * a valid authority means the client is well-behaved, and its bytes (that first header block too,
+ * so both HPACK tables stay in step) pass through untouched from then on; an invalid one means
+ * every header block of the connection is re-encoded.
+ */
 export class RequestHeaderRewriter {
   private buf: Buffer = Buffer.alloc(0);
   private prefaceSeen = false;
+  private mode: 'undecided' | 'rewrite' | 'passthrough' = 'undecided';
   private readonly decoder = new HpackDecoder();
   /** A header block split over HEADERS + CONTINUATION frames. */
-  private pending: { streamId: number; flags: number; priority: Buffer; fragments: Buffer[] } | undefined;
+  private pending: { streamId: number; flags: number; priority: Buffer; fragments: Buffer[]; raw: Buffer[] } | undefined;
+
+  /** True once the connection needs no more rewriting. */
+  get passthrough(): boolean {
+    return this.mode === 'passthrough';
+  }
 
   push(chunk: Buffer): Buffer {
+    if (this.mode === 'passthrough') return chunk;
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     const out: Buffer[] = [];
     if (!this.prefaceSeen) {
@@ -73,10 +85,11 @@ export class RequestHeaderRewriter {
           p = p.subarray(5);
         }
         p = p.subarray(0, p.length - padLen);
-        this.pending = { streamId, flags, priority, fragments: [Buffer.from(p)] };
+        this.pending = { streamId, flags, priority, fragments: [Buffer.from(p)], raw: [Buffer.from(whole)] };
         if (flags & FLAG_END_HEADERS) out.push(this.flush());
       } else if (type === FRAME_CONTINUATION && this.pending) {
         this.pending.fragments.push(Buffer.from(payload));
+        this.pending.raw.push(Buffer.from(whole));
         if (flags & FLAG_END_HEADERS) out.push(this.flush());
       } else {
         out.push(Buffer.from(whole));
@@ -88,7 +101,18 @@ export class RequestHeaderRewriter {
   private flush(): Buffer {
     const p = this.pending!;
     this.pending = undefined;
-    const block = encodeLiteralBlock(fixAuthority(this.decoder.decode(Buffer.concat(p.fragments))));
+    const fields = this.decoder.decode(Buffer.concat(p.fragments));
+    if (this.mode === 'undecided') {
+      const authority = fields.find(([n]) => n === ':authority')?.[1];
+      this.mode = authority === undefined || VALID_AUTHORITY.test(authority) ? 'passthrough' : 'rewrite';
+      if (this.mode === 'passthrough') {
+        // Everything after this header block goes through as it is.
+        const rest = this.buf;
+        this.buf = Buffer.alloc(0);
+        return Buffer.concat([...p.raw, rest]);
+      }
+    }
+    const block = encodeLiteralBlock(fixAuthority(fields));
     const flags = (p.flags & (FLAG_END_STREAM | FLAG_PRIORITY)) | 0;
     const first = block.subarray(0, MAX_FRAME - p.priority.length);
     const frames: Buffer[] = [];

@@ -144,14 +144,14 @@ export class OciRuntime {
         clearTimeout(forceTimer);
       });
       await killing;
-      if (!timedOut) {
+      // runc only logs errors when it fails, and then it exits non-zero: skip the read otherwise.
+      if (!timedOut && code !== 0) {
         const runtimeError = await readRuntimeLogErrors(logFile);
         if (runtimeError) throw classify(`exec: ${runtimeError}`, ctx);
       }
       return { exitCode: code, stdout: stdout.value(), stderr: stderr.value(), timedOut };
     } finally {
-      await fsp.rm(pidFile, { force: true });
-      await fsp.rm(logFile, { force: true });
+      await Promise.all([unlinkIfPresent(pidFile), unlinkIfPresent(logFile)]);
     }
   }
 
@@ -283,6 +283,13 @@ function signalNumber(sig: NodeJS.Signals | null): number {
 }
 
 const EXEC_KILL_GRACE_MS = 2000;
+
+/** unlink(2) that tolerates a missing file (one syscall; fs.rm would stat twice first). */
+async function unlinkIfPresent(path: string): Promise<void> {
+  await fsp.unlink(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+}
 
 /** SIGKILLs the pid in `pidFile`; false when runc has not written it (yet). */
 async function killExecProcess(pidFile: string): Promise<boolean> {
