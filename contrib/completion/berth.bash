@@ -7,7 +7,7 @@ _berth() {
     w="${COMP_WORDS[i]}"
     [[ "$w" == -* ]] && continue
     case "$path" in
-      "") [[ " create run ps start stop restart kill rm logs exec attach top port wait inspect stats pod pull images rmi image version info df completion " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "") [[ " create run ps start stop restart kill rm logs exec attach port-forward top port wait inspect stats pod images rmi image version info df pull tag push save load history login logout events system completion " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "create") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "run") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "ps") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
@@ -19,6 +19,7 @@ _berth() {
       "logs") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "exec") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "attach") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "port-forward") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "top") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "port") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "wait") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
@@ -30,24 +31,40 @@ _berth() {
       "pod inspect") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "pod stop") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "pod rm") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
-      "pull") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "images") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "rmi") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
-      "image") [[ " inspect ls rm pull " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "image") [[ " inspect ls rm pull tag push save load history " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "image inspect") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "image ls") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "image rm") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "image pull") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "image tag") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "image push") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "image save") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "image load") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "image history") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "version") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "info") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "df") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "pull") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "tag") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "push") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "save") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "load") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "history") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "login") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "logout") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "events") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "system") [[ " events prune " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "system events") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "system prune") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "completion") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
     esac
   done
   case "$path" in
-    "") words="create run ps start stop restart kill rm logs exec attach top port wait inspect stats pod pull images rmi image version info df completion -H --host -V --client-version --help"; dynamic="" ;;
+    "") words="create run ps start stop restart kill rm logs exec attach port-forward top port wait inspect stats pod images rmi image version info df pull tag push save load history login logout events system completion -H --host -V --client-version --help"; dynamic="" ;;
     "create") words="-d --detach -i --interactive -t --tty --rm --name -h --hostname -e --env --env-file -p --publish -v --volume --entrypoint -w --workdir -u --user --network -m --memory --cpus -l --label --runtime --pull --help"; dynamic="$(berth images --format json 2>/dev/null | sed -n 's/^ *\"Repository\": \"\(.*\)\",$/\1/p' | grep -v \"<none>\")" ;;
-    "run") words="-d --detach -i --interactive -t --tty --rm --name -h --hostname -e --env --env-file -p --publish -v --volume --entrypoint -w --workdir -u --user --network -m --memory --cpus -l --label --runtime --pull --help"; dynamic="$(berth images --format json 2>/dev/null | sed -n 's/^ *\"Repository\": \"\(.*\)\",$/\1/p' | grep -v \"<none>\")" ;;
+    "run") words="-d --detach -i --interactive -t --tty --rm --name -h --hostname -e --env --env-file -p --publish -v --volume --entrypoint -w --workdir -u --user --network -m --memory --cpus -l --label --runtime --pull --detach-keys --help"; dynamic="$(berth images --format json 2>/dev/null | sed -n 's/^ *\"Repository\": \"\(.*\)\",$/\1/p' | grep -v \"<none>\")" ;;
     "ps") words="-a --all -q --quiet -f --filter --no-trunc --format --help"; dynamic="" ;;
     "start") words="--help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
     "stop") words="-t --time --help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
@@ -56,7 +73,8 @@ _berth() {
     "rm") words="-f --force --help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
     "logs") words="-f --follow -n --tail --since -t --timestamps --help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
     "exec") words="-i --interactive -t --tty -u --user -w --workdir -e --env --timeout --help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
-    "attach") words="--help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
+    "attach") words="--no-stdin --detach-keys --help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
+    "port-forward") words="--help"; dynamic="" ;;
     "top") words="--help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
     "port") words="--help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
     "wait") words="--help"; dynamic="$(berth ps -a --format json 2>/dev/null | sed -n 's/^ *\"Names\": \"\(.*\)\",$/\1/p')" ;;
@@ -68,17 +86,33 @@ _berth() {
     "pod inspect") words="--help"; dynamic="$(berth pod ls -q 2>/dev/null)" ;;
     "pod stop") words="--help"; dynamic="$(berth pod ls -q 2>/dev/null)" ;;
     "pod rm") words="-f --force --help"; dynamic="$(berth pod ls -q 2>/dev/null)" ;;
-    "pull") words="-q --quiet --help"; dynamic="" ;;
     "images") words="-q --quiet --digests --no-trunc --format --help"; dynamic="" ;;
     "rmi") words="-f --force --help"; dynamic="$(berth images --format json 2>/dev/null | sed -n 's/^ *\"Repository\": \"\(.*\)\",$/\1/p' | grep -v \"<none>\")" ;;
-    "image") words="inspect ls rm pull --help"; dynamic="" ;;
+    "image") words="inspect ls rm pull tag push save load history --help"; dynamic="" ;;
     "image inspect") words="--help"; dynamic="$(berth images --format json 2>/dev/null | sed -n 's/^ *\"Repository\": \"\(.*\)\",$/\1/p' | grep -v \"<none>\")" ;;
     "image ls") words="-q --quiet --digests --no-trunc --format --help"; dynamic="" ;;
     "image rm") words="-f --force --help"; dynamic="$(berth images --format json 2>/dev/null | sed -n 's/^ *\"Repository\": \"\(.*\)\",$/\1/p' | grep -v \"<none>\")" ;;
-    "image pull") words="-q --quiet --help"; dynamic="" ;;
+    "image pull") words="-q --quiet --format --help"; dynamic="" ;;
+    "image tag") words="--help"; dynamic="" ;;
+    "image push") words="-q --quiet --help"; dynamic="" ;;
+    "image save") words="-o --output --format --help"; dynamic="" ;;
+    "image load") words="-i --input -q --quiet --help"; dynamic="" ;;
+    "image history") words="--no-trunc -q --quiet --format --help"; dynamic="" ;;
     "version") words="--format --help"; dynamic="" ;;
     "info") words="--format --help"; dynamic="" ;;
     "df") words="--format --help"; dynamic="" ;;
+    "pull") words="-q --quiet --format --help"; dynamic="" ;;
+    "tag") words="--help"; dynamic="" ;;
+    "push") words="-q --quiet --help"; dynamic="" ;;
+    "save") words="-o --output --format --help"; dynamic="" ;;
+    "load") words="-i --input -q --quiet --help"; dynamic="" ;;
+    "history") words="--no-trunc -q --quiet --format --help"; dynamic="" ;;
+    "login") words="-u --username -p --password --password-stdin --help"; dynamic="" ;;
+    "logout") words="--help"; dynamic="" ;;
+    "events") words="-f --follow --filter --format --until-count --help"; dynamic="" ;;
+    "system") words="events prune --help"; dynamic="" ;;
+    "system events") words="-f --follow --filter --format --until-count --help"; dynamic="" ;;
+    "system prune") words="-a --all -f --force --format --help"; dynamic="" ;;
     "completion") words="--help"; dynamic="" ;;
     *) words="" ;;
   esac

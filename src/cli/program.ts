@@ -5,10 +5,12 @@ import { DEFAULT_SOCKET } from './connection';
 import { Ctx } from './context';
 import { registerContainerCommands } from './commands/containers';
 import { registerImageCommands } from './commands/images';
+import { registerImageTransferCommands } from './commands/image-transfer';
 import { registerPodCommands } from './commands/pods';
 import { registerRunCommands } from './commands/run';
 import { registerStatsCommand } from './commands/stats';
 import { registerSystemCommands } from './commands/system';
+import { registerSystemExtraCommands } from './commands/system-extra';
 import { usageError } from './errors';
 import { print } from './output';
 import { clientVersion } from './version';
@@ -31,6 +33,9 @@ export function buildProgram(): { program: Command; ctx: Ctx } {
   registerPodCommands(program, ctx);
   registerImageCommands(program, ctx);
   registerSystemCommands(program, ctx);
+  // After images: replaces the CRI pull with the berth service's (CRI stays its fallback).
+  registerImageTransferCommands(program, ctx);
+  registerSystemExtraCommands(program, ctx);
 
   program
     .command('completion')
