@@ -128,7 +128,8 @@ function runOnSocket(ws: WebSocket, io: RemoteCommandIO): Promise<SessionEnd> {
       if (filter?.detached) end('detached');
     };
     const onEnd = () => send(encodeClose(CHANNEL.stdin));
-    if (stdin) {
+    if (stdin?.readableEnded) onEnd();
+    else if (stdin) {
       stdin.on('data', onData);
       stdin.once('end', onEnd);
       stdin.resume();

@@ -177,6 +177,14 @@ describe('CLI streaming client against the streaming server', () => {
     assert.equal(stdout.text, '');
   });
 
+  it('exec: a stdin that had already ended is sent as closed at once', { timeout: 5000 }, async () => {
+    const stdin = new PassThrough();
+    stdin.end();
+    stdin.resume();
+    await new Promise((r) => stdin.once('end', r));
+    assert.deepEqual(await runRemoteCommand(execUrl(['cat-then-exit', '2'], { stdin: true }), { stdin, stdout: new Collector(), stderr: new Collector() }), { kind: 'exit', exitCode: 2 });
+  });
+
   it('exec: a failure berthd reports is the session\'s failure, with its message', async () => {
     const end = await runRemoteCommand(execUrl(['fail', 'frob']), { stdout: new Collector(), stderr: new Collector() });
     assert.equal(end.kind, 'failed');
