@@ -34,13 +34,6 @@ export function authFor(ref: string, store: CredentialStore = new CredentialStor
   return c ? { username: c.username, password: c.password } : undefined;
 }
 
-/** Removes `name` from `parent`'s subcommands, so a newer implementation can take its place. */
-export function dropCommand(parent: Command, name: string): void {
-  const list = parent.commands as Command[];
-  const i = list.findIndex((c) => c.name() === name);
-  if (i >= 0) list.splice(i, 1);
-}
-
 interface PullResult {
   Reference: string;
   ImageID: string;
@@ -122,10 +115,8 @@ export function registerImageTransferCommands(program: Command, ctx: Ctx): void 
           print(o.quiet ? res.ImageID : res.Reference);
         }),
       );
-  dropCommand(program, 'pull');
   pull(program.command('pull').description('Pull an image from a registry (with per-layer progress)'));
   if (image) {
-    dropCommand(image, 'pull');
     pull(image.command('pull').description('Pull an image from a registry (with per-layer progress)'));
   }
 

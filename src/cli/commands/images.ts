@@ -69,17 +69,8 @@ export async function pullImage(conn: Connection, ref: string, opts: { quiet?: b
 }
 
 export function registerImageCommands(program: Command, ctx: Ctx): void {
-  const pull = (cmd: Command) =>
-    cmd
-      .argument('<image>', 'image reference, e.g. docker.io/library/busybox:latest')
-      .option('-q, --quiet', 'print only the image id')
-      .action(
-        ctx.action(async (ref: string, o: { quiet?: boolean }) => {
-          const id = await pullImage(ctx.conn(), ref, o);
-          print(o.quiet ? id : ref);
-        }),
-      );
-  pull(program.command('pull').description('Pull an image from a registry'));
+  // `pull` itself is registered by image-transfer.ts (berth's service, with progress); pullImage()
+  // here is its CRI fallback and what `run` uses to fetch a missing image.
 
   const list = (cmd: Command) =>
     cmd
@@ -166,7 +157,6 @@ export function registerImageCommands(program: Command, ctx: Ctx): void {
   inspect(image.command('inspect').description('Show details of images as JSON'));
   list(image.command('ls').description('List images'));
   rmi(image.command('rm').description('Remove images'));
-  pull(image.command('pull').description('Pull an image from a registry'));
 }
 
 export function imageJson(img: Image__Output, info: Record<string, string>): Record<string, unknown> {

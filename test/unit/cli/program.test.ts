@@ -44,7 +44,7 @@ COMP_WORDS=(berth po); COMP_CWORD=1; _berth; echo "\${COMPREPLY[*]}"
 COMP_WORDS=(berth pod r); COMP_CWORD=2; _berth; echo "\${COMPREPLY[*]}"
 COMP_WORDS=(berth logs --t); COMP_CWORD=2; _berth; echo "\${COMPREPLY[*]}"`;
     const out = execFileSync('bash', ['-c', script], { encoding: 'utf8' }).split('\n');
-    assert.equal(out[0], 'port pod');
+    assert.equal(out[0], 'port-forward port pod');
     assert.equal(out[1], 'rm');
     assert.equal(out[2], '--tail --timestamps');
   });
