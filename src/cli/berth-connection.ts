@@ -20,6 +20,8 @@ import type {
   SaveImageRequest,
   TagImageRequest,
   TagImageResponse__Output,
+  UntagImageRequest,
+  UntagImageResponse__Output,
 } from '../cri/berth-proto';
 import { DEADLINE, describeRpcError } from './connection';
 import { CliError } from './errors';
@@ -78,6 +80,10 @@ export class BerthConnection {
 
   tag(req: TagImageRequest): Promise<TagImageResponse__Output> {
     return this.unary('TagImage', req, DEADLINE.default);
+  }
+
+  untag(req: UntagImageRequest): Promise<UntagImageResponse__Output> {
+    return this.unary('UntagImage', req, DEADLINE.default);
   }
 
   history(req: ImageHistoryRequest): Promise<ImageHistoryResponse__Output> {

@@ -24,6 +24,8 @@ import type {
   SaveImageRequest__Output,
   TagImageRequest__Output,
   TagImageResponse,
+  UntagImageRequest__Output,
+  UntagImageResponse,
 } from './berth-proto';
 import { clientStream, serverStream, type StreamSend, type UnaryImpl } from './rpc';
 
@@ -71,6 +73,11 @@ export function berthHandlers(
   streams: Record<string, ((call: ServerWritableStream<any, any>) => void) | ((call: ServerReadableStream<any, any>, cb: sendUnaryData<any>) => void)>;
 } {
   const unary: Record<string, UnaryImpl<any, any>> = {
+    UntagImage: async (req: UntagImageRequest__Output): Promise<UntagImageResponse> => {
+      const r = await images.untag(required(req.reference, 'UntagImage: reference'));
+      return { imageId: r.id, imageRemoved: r.imageRemoved };
+    },
+
     TagImage: async (req: TagImageRequest__Output): Promise<TagImageResponse> => {
       const r = await images.tag(required(req.source, 'TagImage: source'), required(req.target, 'TagImage: target'));
       return { imageId: r.id, target: r.target };

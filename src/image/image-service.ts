@@ -44,7 +44,7 @@ export interface ImageServiceDeps extends Omit<PullDeps, 'layerFlight'> {
 
 /** What happened to an image, for berth's event stream. */
 export interface ImageEvent {
-  action: 'pull' | 'tag' | 'delete' | 'load' | 'push';
+  action: 'pull' | 'tag' | 'untag' | 'delete' | 'load' | 'push';
   /** Image id. */
   id: string;
   /** The reference involved (pulled, tagged, pushed), if any. */
@@ -175,6 +175,27 @@ export class ImageService {
     log.info({ id: rec.id, tag: full }, 'tagged image');
     this.publish({ action: 'tag', id: rec.id, name: full });
     return { id: rec.id, target: full };
+  }
+
+  /**
+   * Remove one tag reference. When it was the image's last reference (no other tag, no digest
+   * reference), the image is removed as RemoveImage would; otherwise only the tag goes.
+   */
+  async untag(reference: string): Promise<{ id: string; imageRemoved: boolean }> {
+    const full = this.normalize(reference);
+    const rec = full ? this.index.byReference(full) : undefined;
+    if (!rec || !full || !rec.repoTags.includes(full)) throw notFound(`no image is tagged ${reference}`, { image: reference });
+    if (rec.repoTags.length === 1) {
+      await this.remove(rec.id);
+      return { id: rec.id, imageRemoved: true };
+    }
+    this.index.delete(rec.id);
+    rec.repoTags = rec.repoTags.filter((t) => t !== full);
+    this.index.set(rec);
+    await this.deps.records.put(rec.id, rec);
+    log.info({ id: rec.id, tag: full }, 'untagged image');
+    this.publish({ action: 'untag', id: rec.id, name: full });
+    return { id: rec.id, imageRemoved: false };
   }
 
   /** The image's build history, newest first, each step with the layer it made and its size. */

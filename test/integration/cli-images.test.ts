@@ -100,7 +100,16 @@ describe('berth CLI: images and system over the berth service', { timeout: 600_0
 
     const rmi = await ok(['rmi', target]);
     assert.match(rmi.stdout, new RegExp(`Untagged: ${target.replace(/[.]/g, '\\.')}`));
-    assert.ok(!(await imageIds()).some((r) => `${r.Repository}:${r.Tag}` === target));
+    assert.doesNotMatch(rmi.stdout, /Deleted:/, 'one of two tags: only the tag goes (docker rmi TAG)');
+    const after = await imageIds();
+    assert.ok(!after.some((r) => `${r.Repository}:${r.Tag}` === target));
+    assert.equal(after.find((r) => `${r.Repository}:${r.Tag}` === env.image)?.ID, orig.ID, 'the other tag keeps the image');
+    // By id, an image with several tags needs -f.
+    await ok(['tag', env.image, target]);
+    const byId = await berth(['rmi', orig.ID]);
+    assert.equal(byId.code, 1, byId.stdout);
+    assert.match(byId.stderr, /referenced in 2 repositories/);
+    await ok(['rmi', target]);
 
     const pulled = JSON.parse((await ok(['pull', '--format', 'json', target])).stdout);
     assert.equal(pulled.ImageID, orig.ID);
@@ -116,8 +125,8 @@ describe('berth CLI: images and system over the berth service', { timeout: 600_0
     await ok(['rmi', target]);
     const refused = await berth(['pull', target]);
     assert.equal(refused.code, 1, refused.stderr);
-    // rmi removed the image with all its tags: bring the fixture back for the next tests.
-    await ok(['pull', '-q', env.image]);
+    // The fixture tag was never removed.
+    assert.ok((await imageIds()).some((r) => `${r.Repository}:${r.Tag}` === env.image));
   });
 
   it('save → load round trip gives the same image id (docker and OCI formats); stdin and stdout work too', async () => {

@@ -8,6 +8,7 @@ import { CliError, EXIT } from '../errors';
 import { humanSize, shortId } from '../format';
 import { outputFormat, print, printJson, warn } from '../output';
 import { renderTable } from '../table';
+import { BerthConnection } from '../berth-connection';
 
 /** "host:5000/a/b:tag" → ["host:5000/a/b", "tag"]; a digest reference → [repo, "<none>"]. */
 export function splitRepoTag(ref: string): [string, string] {
@@ -68,6 +69,14 @@ export async function pullImage(conn: Connection, ref: string, opts: { quiet?: b
   }
 }
 
+/** docker's short forms: `busybox` is docker.io/library/busybox:latest, `x/y` docker.io/x/y. */
+export function normalizedTag(ref: string): string {
+  let r = ref;
+  if (!/^[^/]+[.:][^/]*\//.test(r) && !r.startsWith('localhost/')) r = r.includes('/') ? `docker.io/${r}` : `docker.io/library/${r}`;
+  if (!/:[^/]+$/.test(r.split('@')[0])) r = `${r}:latest`;
+  return r;
+}
+
 export function registerImageCommands(program: Command, ctx: Ctx): void {
   // `pull` itself is registered by image-transfer.ts (berth's service, with progress); pullImage()
   // here is its CRI fallback and what `run` uses to fetch a missing image.
@@ -119,6 +128,22 @@ export function registerImageCommands(program: Command, ctx: Ctx): void {
               const users = inUse.filter((c) => c.imageId === img.id || c.imageRef === img.id || img.repoDigests.includes(c.imageRef));
               if (users.length) {
                 throw new CliError(`image ${ref} is used by container ${shortId(users[0].id)}${users.length > 1 ? ` and ${users.length - 1} more` : ''}; remove them first or use -f`);
+              }
+              // As docker: naming one of several tags removes just that tag; naming an image by id
+              // with several tags needs -f; the image goes with its last reference.
+              const namedTag = img.repoTags.find((t) => t === ref || t === normalizedTag(ref));
+              if (namedTag && img.repoTags.length > 1) {
+                const b = new BerthConnection(ctx.socket);
+                try {
+                  await b.untag({ reference: namedTag });
+                } finally {
+                  b.close();
+                }
+                print(`Untagged: ${namedTag}`);
+                continue;
+              }
+              if (!namedTag && img.repoTags.length > 1 && !o.force) {
+                throw new CliError(`image ${ref} is referenced in ${img.repoTags.length} repositories; name a tag or use -f`);
               }
               await conn.image('RemoveImage', { image: { image: img.id } });
               for (const t of img.repoTags) print(`Untagged: ${t}`);

@@ -21,6 +21,8 @@ import type { PushProgress as _berth_v1_PushProgress, PushProgress__Output as _b
 import type { SaveImageRequest as _berth_v1_SaveImageRequest, SaveImageRequest__Output as _berth_v1_SaveImageRequest__Output } from './berth/v1/SaveImageRequest';
 import type { TagImageRequest as _berth_v1_TagImageRequest, TagImageRequest__Output as _berth_v1_TagImageRequest__Output } from './berth/v1/TagImageRequest';
 import type { TagImageResponse as _berth_v1_TagImageResponse, TagImageResponse__Output as _berth_v1_TagImageResponse__Output } from './berth/v1/TagImageResponse';
+import type { UntagImageRequest as _berth_v1_UntagImageRequest, UntagImageRequest__Output as _berth_v1_UntagImageRequest__Output } from './berth/v1/UntagImageRequest';
+import type { UntagImageResponse as _berth_v1_UntagImageResponse, UntagImageResponse__Output as _berth_v1_UntagImageResponse__Output } from './berth/v1/UntagImageResponse';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -51,6 +53,8 @@ export interface ProtoGrpcType {
       SaveImageRequest: MessageTypeDefinition<_berth_v1_SaveImageRequest, _berth_v1_SaveImageRequest__Output>
       TagImageRequest: MessageTypeDefinition<_berth_v1_TagImageRequest, _berth_v1_TagImageRequest__Output>
       TagImageResponse: MessageTypeDefinition<_berth_v1_TagImageResponse, _berth_v1_TagImageResponse__Output>
+      UntagImageRequest: MessageTypeDefinition<_berth_v1_UntagImageRequest, _berth_v1_UntagImageRequest__Output>
+      UntagImageResponse: MessageTypeDefinition<_berth_v1_UntagImageResponse, _berth_v1_UntagImageResponse__Output>
     }
   }
 }

@@ -21,3 +21,5 @@ export * from './berth/v1/PushProgress';
 export * from './berth/v1/SaveImageRequest';
 export * from './berth/v1/TagImageRequest';
 export * from './berth/v1/TagImageResponse';
+export * from './berth/v1/UntagImageRequest';
+export * from './berth/v1/UntagImageResponse';

@@ -17,6 +17,8 @@ import type { PushProgress as _berth_v1_PushProgress, PushProgress__Output as _b
 import type { SaveImageRequest as _berth_v1_SaveImageRequest, SaveImageRequest__Output as _berth_v1_SaveImageRequest__Output } from '../../berth/v1/SaveImageRequest';
 import type { TagImageRequest as _berth_v1_TagImageRequest, TagImageRequest__Output as _berth_v1_TagImageRequest__Output } from '../../berth/v1/TagImageRequest';
 import type { TagImageResponse as _berth_v1_TagImageResponse, TagImageResponse__Output as _berth_v1_TagImageResponse__Output } from '../../berth/v1/TagImageResponse';
+import type { UntagImageRequest as _berth_v1_UntagImageRequest, UntagImageRequest__Output as _berth_v1_UntagImageRequest__Output } from '../../berth/v1/UntagImageRequest';
+import type { UntagImageResponse as _berth_v1_UntagImageResponse, UntagImageResponse__Output as _berth_v1_UntagImageResponse__Output } from '../../berth/v1/UntagImageResponse';
 
 export interface BerthServiceClient extends grpc.Client {
   Events(argument: _berth_v1_EventsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_berth_v1_Event__Output>;
@@ -75,6 +77,15 @@ export interface BerthServiceClient extends grpc.Client {
   tagImage(argument: _berth_v1_TagImageRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_TagImageResponse__Output>): grpc.ClientUnaryCall;
   tagImage(argument: _berth_v1_TagImageRequest, callback: grpc.requestCallback<_berth_v1_TagImageResponse__Output>): grpc.ClientUnaryCall;
   
+  UntagImage(argument: _berth_v1_UntagImageRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_UntagImageResponse__Output>): grpc.ClientUnaryCall;
+  UntagImage(argument: _berth_v1_UntagImageRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_UntagImageResponse__Output>): grpc.ClientUnaryCall;
+  UntagImage(argument: _berth_v1_UntagImageRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_UntagImageResponse__Output>): grpc.ClientUnaryCall;
+  UntagImage(argument: _berth_v1_UntagImageRequest, callback: grpc.requestCallback<_berth_v1_UntagImageResponse__Output>): grpc.ClientUnaryCall;
+  untagImage(argument: _berth_v1_UntagImageRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_UntagImageResponse__Output>): grpc.ClientUnaryCall;
+  untagImage(argument: _berth_v1_UntagImageRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_berth_v1_UntagImageResponse__Output>): grpc.ClientUnaryCall;
+  untagImage(argument: _berth_v1_UntagImageRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_berth_v1_UntagImageResponse__Output>): grpc.ClientUnaryCall;
+  untagImage(argument: _berth_v1_UntagImageRequest, callback: grpc.requestCallback<_berth_v1_UntagImageResponse__Output>): grpc.ClientUnaryCall;
+  
 }
 
 export interface BerthServiceHandlers extends grpc.UntypedServiceImplementation {
@@ -94,6 +105,8 @@ export interface BerthServiceHandlers extends grpc.UntypedServiceImplementation 
   
   TagImage: grpc.handleUnaryCall<_berth_v1_TagImageRequest__Output, _berth_v1_TagImageResponse>;
   
+  UntagImage: grpc.handleUnaryCall<_berth_v1_UntagImageRequest__Output, _berth_v1_UntagImageResponse>;
+  
 }
 
 export interface BerthServiceDefinition extends grpc.ServiceDefinition {
@@ -105,4 +118,5 @@ export interface BerthServiceDefinition extends grpc.ServiceDefinition {
   PushImage: MethodDefinition<_berth_v1_PushImageRequest, _berth_v1_PushProgress, _berth_v1_PushImageRequest__Output, _berth_v1_PushProgress__Output>
   SaveImage: MethodDefinition<_berth_v1_SaveImageRequest, _berth_v1_Chunk, _berth_v1_SaveImageRequest__Output, _berth_v1_Chunk__Output>
   TagImage: MethodDefinition<_berth_v1_TagImageRequest, _berth_v1_TagImageResponse, _berth_v1_TagImageRequest__Output, _berth_v1_TagImageResponse__Output>
+  UntagImage: MethodDefinition<_berth_v1_UntagImageRequest, _berth_v1_UntagImageResponse, _berth_v1_UntagImageRequest__Output, _berth_v1_UntagImageResponse__Output>
 }
