@@ -550,11 +550,13 @@ static void *netns_connect_thread(void *arg) {
       }
     }
   }
-  if (napi_call_threadsafe_function(c->tsfn, c, napi_tsfn_blocking) != napi_ok) {
+  // Once the call is queued the JS thread owns (and frees) c: keep what we still need in locals.
+  napi_threadsafe_function tsfn = c->tsfn;
+  if (napi_call_threadsafe_function(tsfn, c, napi_tsfn_blocking) != napi_ok) {
     if (c->result >= 0) close(c->result);
     netns_connect_free(c);
   }
-  napi_release_threadsafe_function(c->tsfn, napi_tsfn_release);
+  napi_release_threadsafe_function(tsfn, napi_tsfn_release);
   return NULL;
 }
 

@@ -124,7 +124,9 @@ export function buildRunSpec(input: RunSpecInput): RunSpec {
     annotations: { [ANN_PORTS]: JSON.stringify(input.ports) },
     logPath: '',
     stdin: !!o.interactive,
-    stdinOnce: !!o.interactive,
+    // docker closes stdin after the first attach only without a terminal: with one, conmon would
+    // close the terminal's input when an attach ends, and nothing typed would reach it again.
+    stdinOnce: !!o.interactive && !o.tty,
     tty: !!o.tty,
     linux: {
       ...(hasResources

@@ -418,9 +418,10 @@ describe('berth CLI against a real berthd', { timeout: 600_000 }, () => {
     assert.match(badPort.stderr, /^berth: invalid host port "99999"/);
     const notFound = await berth(['run', '--rm', ref, 'no-such-program']);
     assert.ok([125, 127].includes(notFound.code), `exit ${notFound.code}: ${notFound.stderr}`);
+    // Without a terminal, -t is refused as docker does.
     const interactive = await berth(['run', '-it', ref, 'sh']);
-    assert.equal(interactive.code, 2);
-    assert.match(interactive.stderr, /needs streaming \(not yet available\)/);
+    assert.equal(interactive.code, 1);
+    assert.match(interactive.stderr, /^berth: the input device is not a TTY/);
     const unknown = await berth(['frobnicate']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /^berth: unknown command 'frobnicate'/);

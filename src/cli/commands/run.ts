@@ -4,13 +4,13 @@ import { createServer } from 'node:net';
 import type { Command } from 'commander';
 import type { Connection } from '../connection';
 import type { Ctx } from '../context';
-import type { ContainerConfig, ContainerStatus__Output } from '../../cri/proto';
+import type { ContainerStatus__Output } from '../../cri/proto';
 import { containerStatus, removeContainer, streamLogs, waitForExit } from '../container-ops';
 import { CliError, EXIT, notYetAvailable } from '../errors';
 import { collect, type PublishedPort } from '../flags';
 import { generateName, NAME_RE } from '../names';
 import { print, warn } from '../output';
-import { ANN_CONFIG, listContainerViews, listPods, podDisplayName, type ContainerView } from '../resolve';
+import { listContainerViews, listPods, podDisplayName, type ContainerView } from '../resolve';
 import { buildRunSpec, parseRunOptions, type RunOptions } from '../run-spec';
 import { imageStatus, pullImage } from './images';
 import { attachSession, exitCodeAfterAttach, requireTerminalStdin, warnDetached } from './interactive';
@@ -65,18 +65,6 @@ function addRunOptions(cmd: Command): Command {
     .passThroughOptions();
 }
 
-/**
- * docker closes a container's stdin after the first attach only without a terminal; with CRI's
- * stdinOnce conmon closes a terminal's input when the first attach ends, and after a detach nothing
- * typed would reach the container again. The recorded config (for start/restart) says the same.
- */
-function keepTerminalStdinOpen(c: ContainerConfig): void {
-  if (!c.tty || !c.stdinOnce) return;
-  c.stdinOnce = false;
-  const recorded = c.annotations?.[ANN_CONFIG];
-  if (recorded) c.annotations![ANN_CONFIG] = JSON.stringify({ ...JSON.parse(recorded), stdinOnce: false });
-}
-
 interface Created {
   id: string;
   podId: string;
@@ -122,7 +110,6 @@ async function createFromFlags(conn: Connection, image: string, args: string[], 
   const ports: PublishedPort[] = [];
   for (const p of parsed.ports) ports.push(p.hostPort ? p : { ...p, hostPort: await freePort(p.hostIp, p.protocol) });
   const spec = buildRunSpec({ name, image, args, options: o, parsed, ports });
-  keepTerminalStdinOpen(spec.container);
 
   let podId = '';
   try {
