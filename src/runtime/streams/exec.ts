@@ -97,6 +97,17 @@ function feedStdin(stdin: Readable, to: Writable, proc: ExecProcess): void {
 async function execTty(runtime: OciRuntime, containerId: string, req: ExecRequest, io: ExecIO): Promise<{ exitCode: number }> {
   const ctx = { containerId, cmd: req.cmd };
   const { master, slave } = openPty();
+  // runc gives the container's terminal the size of ours when it starts: wait (briefly) for the
+  // client's first size, or a command like `stty size` can see 0x0.
+  const sizes = io.resize?.[Symbol.asyncIterator]();
+  let first: Promise<IteratorResult<TerminalSize>> | undefined = sizes?.next();
+  if (first) {
+    const r = await Promise.race([first, delay(FIRST_SIZE_WAIT_MS).then(() => undefined)]);
+    if (r) {
+      first = undefined;
+      if (!r.done && r.value.width > 0 && r.value.height > 0) setWinsize(master, r.value.height, r.value.width);
+    }
+  }
   let proc: ExecProcess;
   try {
     proc = runtime.execStreaming(containerId, req.cmd, { tty: true, stdio: [slave, slave, slave] });
@@ -112,7 +123,7 @@ async function execTty(runtime: OciRuntime, containerId: string, req: ExecReques
     if (e.code !== 'EIO') log.debug({ ...ctx, err: errorMessage(e) }, 'pty error');
   });
   const runcPid = proc.child.pid;
-  const resizing = applyResizes(io.resize, (s) => {
+  const resizing = applyResizes(sizes, first, (s) => {
     try {
       setWinsize(master, s.height, s.width);
       if (runcPid) process.kill(runcPid, 'SIGWINCH');
@@ -145,10 +156,23 @@ async function execTty(runtime: OciRuntime, containerId: string, req: ExecReques
   }
 }
 
-async function applyResizes(sizes: AsyncIterable<TerminalSize> | undefined, apply: (s: TerminalSize) => void): Promise<void> {
+const FIRST_SIZE_WAIT_MS = 300;
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Apply sizes as they come (starting with a first one still pending, if any). */
+async function applyResizes(
+  sizes: AsyncIterator<TerminalSize> | undefined,
+  pending: Promise<IteratorResult<TerminalSize>> | undefined,
+  apply: (s: TerminalSize) => void,
+): Promise<void> {
   if (!sizes) return;
   try {
-    for await (const s of sizes) if (s.width > 0 && s.height > 0) apply(s);
+    for (let next = pending ?? sizes.next(); ; next = sizes.next()) {
+      const r = await next;
+      if (r.done) return;
+      if (r.value.width > 0 && r.value.height > 0) apply(r.value);
+    }
   } catch {
     // the client went away
   }
