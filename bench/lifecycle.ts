@@ -11,14 +11,13 @@
 //   scripts/bench.sh lifecycle [-- --n 20 --out results.json --cpu-prof DIR ...]
 //   node dist/bench/lifecycle.js --help
 import { createHash, randomBytes } from 'node:crypto';
+import { buildPauseImage } from './lib/pause-image';
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildBusyboxImage, pushFixture } from '../test/helpers/fixtures';
-import { buildImage } from '../src/image/writer/image';
-import { buildLayerFromEntries } from '../src/image/writer/layer';
 import type { ContainerConfig, PodSandboxConfig } from '../src/cri/proto';
 import { setLogLevel } from '../src/util/log';
 import { berthdEntry, repoRoot, startBerthd } from './lib/berthd';
@@ -407,21 +406,6 @@ async function measureFloor(workdir: string, cgroupParent: string, n: number): P
 // ---------------------------------------------------------------------------------------------
 // Images
 // ---------------------------------------------------------------------------------------------
-
-/** containerd's sandbox image: the static catatonit as /pause, pausing forever (-P), as the harness's pause:3.6. */
-async function buildPauseImage() {
-  const layer = await buildLayerFromEntries(
-    [{ path: 'pause', type: 'file', mode: 0o755, content: readFileSync('/usr/bin/catatonit') }],
-    { compression: 'gzip' },
-  );
-  return buildImage({
-    layers: [layer],
-    config: { Entrypoint: ['/pause', '-P'], User: '65535:65535', Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
-    architecture: 'amd64',
-    os: 'linux',
-    format: 'oci',
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Results
