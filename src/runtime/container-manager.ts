@@ -25,6 +25,9 @@ import { containerFullName, nowNs, type ContainerRecord, type ContainerSpec, typ
 
 const log = logger('containers');
 
+/** How long ReopenContainerLog waits for conmon to create the new log file. */
+const REOPEN_WAIT_MS = 5000;
+
 /** ExecSync output beyond this is cut (the kubelet's probes need a few KiB). */
 const EXEC_OUTPUT_LIMIT = 16 << 20;
 
@@ -363,7 +366,11 @@ export class ContainerManager {
     await this.persist(rec);
   }
 
-  /** Ask conmon to reopen the log file (after the kubelet rotated it). Never waits on a container lock. */
+  /**
+   * Ask conmon to reopen the log file (after the kubelet rotated it), and return once the file is
+   * there again: conmon reopens asynchronously, and callers look for the new file right away.
+   * Never waits on a container lock.
+   */
   async reopenLog(id: string): Promise<void> {
     const rec = this.require(id);
     if (rec.state !== 'running') throw failedPrecondition(`container ${rec.id} is not running`, { containerId: rec.id });
@@ -375,5 +382,11 @@ export class ContainerManager {
     } finally {
       await fh.close();
     }
+    const deadline = Date.now() + REOPEN_WAIT_MS;
+    while (!existsSync(rec.logPath)) {
+      if (Date.now() > deadline) throw deadlineExceeded(`conmon did not reopen ${rec.logPath} within ${REOPEN_WAIT_MS} ms`, { containerId: rec.id });
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
+
 }

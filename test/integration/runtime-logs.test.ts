@@ -85,6 +85,8 @@ describe('container logs over CRI', { timeout: 120_000 }, () => {
     await sleep(300);
     assert.equal(existsSync(path), false, 'no new file before ReopenContainerLog');
     await env.call('ReopenContainerLog', { containerId: id });
+    // The call returns once conmon has opened the new file (callers check for it at once).
+    assert.equal(existsSync(path), true, 'the new log file exists when ReopenContainerLog returns');
     await waitFor('the new log file to get lines', () => existsSync(path) && readFileSync(path, 'utf8').split('\n').length > 3);
     await env.call('StopContainer', { containerId: id, timeout: 0 });
     await env.waitExited(id);
