@@ -32,10 +32,10 @@ import { berthdEntry, repoRoot, startBerthd } from './lib/berthd';
 import { cgroupDirsUnder, removeCgroupTree } from './lib/cgroups';
 import { createBenchCniNetwork, type BenchCniNetwork } from './lib/cni';
 import { RUNC_BIN, startContainerd } from './lib/containerd';
-import { formatProfile, summarizeCpuProfile, type ProfileSummary } from './lib/cpuprofile';
-import type { BenchDaemon } from './lib/daemon';
+import { collectCpuProfile, formatProfile, type ProfileSummary } from './lib/cpuprofile';
+import { removeAllPods, type BenchDaemon } from './lib/daemon';
 import { buildPauseImage, CATATONIT_BIN } from './lib/pause-image';
-import { descendants, cmdline, findProcesses, interrupted, mountsUnder, onCleanup, runCleanups } from './lib/procs';
+import { cmdline, descendants, findProcesses, interrupted, mountsUnder, onCleanup, runBenchmark } from './lib/procs';
 import { startBenchRegistry } from './lib/registry';
 import { BUSYBOX_BIN, prepareRuncFloor, type RuncFloor } from './lib/runc-floor';
 import { cpuSeconds, ownCpuSeconds, summarize, type Summary } from './lib/stats';
@@ -171,17 +171,6 @@ async function removeTarget(d: BenchDaemon, t: Target): Promise<void> {
   await d.cri.removeContainer(t.ctrId);
   await d.cri.removePodSandbox(t.podId);
   rmSync(t.logDir, { recursive: true, force: true });
-}
-
-/** Stop and remove every pod the daemon still has (after a failure), so it stops with nothing running. */
-async function removeAllPods(d: BenchDaemon): Promise<void> {
-  const res = await new Promise<{ items: Array<{ id: string }> }>((ok, ko) =>
-    d.cri.clients.runtime.listPodSandbox({}, { deadline: new Date(Date.now() + 30_000) }, (e, r) => (e || !r ? ko(e ?? new Error('empty')) : ok(r))),
-  );
-  for (const p of res.items) {
-    await d.cri.stopPodSandbox(p.id).catch(() => undefined);
-    await d.cri.removePodSandbox(p.id).catch(() => undefined);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -720,25 +709,7 @@ async function profileBerth(dir: string, hostsDir: string, workdir: string, logs
     await removeAllPods(d).catch(() => undefined);
     await d.stop(); // the profile is written when berthd exits
   }
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
-  if (!file) {
-    log(`no .cpuprofile appeared in ${dir}`);
-    return undefined;
-  }
-  const summary = summarizeCpuProfile(join(dir, file), repoRoot());
-  writeFileSync(join(dir, `${file}.summary.txt`), `${formatProfile(summary)}\n`);
-  log(`cpu profile: ${join(dir, file)}; summary: ${join(dir, file)}.summary.txt`);
-  return summary;
+  return collectCpuProfile(dir, before, repoRoot(), log);
 }
 
-main()
-  .then(
-    (code) => runCleanups().then(() => code),
-    async (e: unknown) => {
-      if (interrupted()) process.stderr.write(`exec benchmark interrupted (${(e as Error).message})\n`);
-      else process.stderr.write(`exec benchmark failed: ${(e as Error).stack ?? String(e)}\n`);
-      await runCleanups();
-      return 2;
-    },
-  )
-  .then((code) => process.exit(code));
+runBenchmark('exec', main);

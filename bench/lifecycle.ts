@@ -24,9 +24,9 @@ import { berthdEntry, repoRoot, startBerthd } from './lib/berthd';
 import { cgroupDirsUnder, removeCgroupTree } from './lib/cgroups';
 import { createBenchCniNetwork, type BenchCniNetwork } from './lib/cni';
 import { RUNC_BIN, startContainerd } from './lib/containerd';
-import { formatProfile, summarizeCpuProfile, type ProfileSummary } from './lib/cpuprofile';
-import type { BenchDaemon } from './lib/daemon';
-import { cmdline, descendants, interrupted, isAlive, mountsUnder, onCleanup, runCleanups } from './lib/procs';
+import { collectCpuProfile, formatProfile, type ProfileSummary } from './lib/cpuprofile';
+import { removeAllPods, type BenchDaemon } from './lib/daemon';
+import { cmdline, descendants, interrupted, isAlive, mountsUnder, onCleanup, runBenchmark } from './lib/procs';
 import { startBenchRegistry } from './lib/registry';
 import { currentRss, fmtMiB, pssBytes, summarize, type Summary } from './lib/stats';
 
@@ -199,17 +199,6 @@ async function concurrentRound(d: BenchDaemon, rt: Runtime, ctx: Ctx, concurrenc
     cycles: hs.map((h, i) => ({ start: h.ms, stop: stops[i]!, remove: removes[i]!, parts: h.parts as Parts })),
     wallMs: { start: startWall, stop: stopWall, remove: removeWall },
   };
-}
-
-/** Stop and remove every pod the daemon still has (after a failure), so it stops with nothing running. */
-async function removeAllPods(d: BenchDaemon): Promise<void> {
-  const res = await new Promise<{ items: Array<{ id: string }> }>((ok, ko) =>
-    d.cri.clients.runtime.listPodSandbox({}, { deadline: new Date(Date.now() + 30_000) }, (e, r) => (e || !r ? ko(e ?? new Error('empty')) : ok(r))),
-  );
-  for (const p of res.items) {
-    await d.cri.stopPodSandbox(p.id).catch(() => undefined);
-    await d.cri.removePodSandbox(p.id).catch(() => undefined);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -828,27 +817,7 @@ async function profileBerth(dir: string, hostsDir: string, workdir: string, logs
     await removeAllPods(d).catch(() => undefined);
     await d.stop(); // the profile is written when berthd exits
   }
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
-  if (!file) {
-    log(`no .cpuprofile appeared in ${dir}`);
-    return undefined;
-  }
-  const summary = summarizeCpuProfile(join(dir, file), repoRoot());
-  writeFileSync(join(dir, `${file}.summary.txt`), `${formatProfile(summary)}\n`);
-  log(`cpu profile: ${join(dir, file)}; summary: ${join(dir, file)}.summary.txt`);
-  return summary;
+  return collectCpuProfile(dir, before, repoRoot(), log);
 }
 
-main()
-  .then(
-    (code) => runCleanups().then(() => code),
-    async (e: unknown) => {
-      // After a signal, whatever was in flight fails as its daemon is stopped: not worth a stack.
-      if (interrupted()) process.stderr.write(`lifecycle benchmark interrupted (${(e as Error).message})\n`);
-      else process.stderr.write(`lifecycle benchmark failed: ${(e as Error).stack ?? String(e)}\n`);
-      await runCleanups();
-      return 2;
-    },
-  )
-  .then((code) => process.exit(code));
-
+runBenchmark('lifecycle', main);

@@ -16,9 +16,9 @@ import { pushFixture } from '../test/helpers/fixtures';
 import { benchImage, BENCH_IMAGE_VERSION, DEFAULT_CACHE_DIR, type BenchImageInfo } from './lib/bench-image';
 import { berthdEntry, repoRoot, startBerthd } from './lib/berthd';
 import { startContainerd } from './lib/containerd';
-import { formatProfile, summarizeCpuProfile, type ProfileSummary } from './lib/cpuprofile';
+import { collectCpuProfile, formatProfile, type ProfileSummary } from './lib/cpuprofile';
 import type { BenchDaemon } from './lib/daemon';
-import { onCleanup, runCleanups } from './lib/procs';
+import { onCleanup, runBenchmark } from './lib/procs';
 import { setLogLevel } from '../src/util/log';
 import { startBenchRegistry, type BenchRegistry } from './lib/registry';
 import { cpuSeconds, currentRss, fmtMiB, MiB, peakRss, RssSampler, summarize, type Summary, type TreeSample } from './lib/stats';
@@ -160,16 +160,7 @@ async function profileBerth(ctx: Ctx, dir: string): Promise<ProfileSummary | und
   } finally {
     await d.stop(); // the profile is written when berthd exits
   }
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
-  if (!file) {
-    log(`no .cpuprofile appeared in ${dir}`);
-    return undefined;
-  }
-  const summary = summarizeCpuProfile(join(dir, file), repoRoot());
-  const text = formatProfile(summary);
-  writeFileSync(join(dir, `${file}.summary.txt`), `${text}\n`);
-  log(`cpu profile: ${join(dir, file)} (open in Chrome DevTools / speedscope); summary: ${join(dir, file)}.summary.txt`);
-  return summary;
+  return collectCpuProfile(dir, before, repoRoot(), log);
 }
 
 function summaryOf(rounds: Round[]): RuntimeResult['summary'] {
@@ -366,13 +357,4 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-main()
-  .then(
-    (code) => runCleanups().then(() => code),
-    async (e: unknown) => {
-      process.stderr.write(`pull benchmark failed: ${(e as Error).stack ?? String(e)}\n`);
-      await runCleanups();
-      return 2;
-    },
-  )
-  .then((code) => process.exit(code));
+runBenchmark('pull', main);

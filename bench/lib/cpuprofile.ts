@@ -1,6 +1,7 @@
 // Summarizes a V8 .cpuprofile (node --cpu-prof): self and inclusive time per function, and self
 // time per file/package, so a benchmark can say where berthd spent its CPU.
-import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 interface ProfileNode {
   id: number;
@@ -131,4 +132,20 @@ export function formatProfile(s: ProfileSummary): string {
     'self time by file/package (ms):',
     ...s.byFile.map((r) => `${r.selfMs.toFixed(0).padStart(8)}  ${r.name}`),
   ].join('\n');
+}
+
+/**
+ * After a profiled berthd has exited: find the .cpuprofile it wrote into `dir` (one not in
+ * `before`), summarize it next to itself, and return the summary.
+ */
+export function collectCpuProfile(dir: string, before: Set<string>, repo: string, log: (s: string) => void): ProfileSummary | undefined {
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
+  if (!file) {
+    log(`no .cpuprofile appeared in ${dir}`);
+    return undefined;
+  }
+  const summary = summarizeCpuProfile(join(dir, file), repo);
+  writeFileSync(join(dir, `${file}.summary.txt`), `${formatProfile(summary)}\n`);
+  log(`cpu profile: ${join(dir, file)} (open in Chrome DevTools / speedscope); summary: ${join(dir, file)}.summary.txt`);
+  return summary;
 }

@@ -124,3 +124,14 @@ export async function spawnDaemon(o: SpawnDaemonOptions): Promise<BenchDaemon> {
     throw new Error(`${(e as Error).message}\n--- ${o.name} log (tail) ---\n${log}`);
   }
 }
+
+/** Stop and remove every pod the daemon still has (after a failure), so it stops with nothing running. */
+export async function removeAllPods(d: BenchDaemon): Promise<void> {
+  const res = await new Promise<{ items: Array<{ id: string }> }>((ok, ko) =>
+    d.cri.clients.runtime.listPodSandbox({}, { deadline: new Date(Date.now() + 30_000) }, (e, r) => (e || !r ? ko(e ?? new Error('empty')) : ok(r))),
+  );
+  for (const p of res.items) {
+    await d.cri.stopPodSandbox(p.id).catch(() => undefined);
+    await d.cri.removePodSandbox(p.id).catch(() => undefined);
+  }
+}

@@ -179,3 +179,19 @@ export async function unmountUnder(dirs: string[]): Promise<string[]> {
   }
   return points;
 }
+
+/** Run a benchmark's main(): cleanups always run, the exit code is main's (2 on a failure). */
+export function runBenchmark(name: string, main: () => Promise<number>): void {
+  main()
+    .then(
+      (code) => runCleanups().then(() => code),
+      async (e: unknown) => {
+        // After a signal, whatever was in flight fails as its daemon is stopped: not worth a stack.
+        if (interrupted()) process.stderr.write(`${name} benchmark interrupted (${(e as Error).message})\n`);
+        else process.stderr.write(`${name} benchmark failed: ${(e as Error).stack ?? String(e)}\n`);
+        await runCleanups();
+        return 2;
+      },
+    )
+    .then((code) => process.exit(code));
+}
