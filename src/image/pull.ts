@@ -266,7 +266,7 @@ async function layerJob(
       }
     };
     // The blob goes to the content store; its bytes are fed to the unpacker as they arrive, with
-    // backpressure (the store's own tee does not wait, so a slow unpacker would buffer the blob).
+    // backpressure (a slow unpacker must slow the download, not buffer the blob).
     let fedFromDownload = false;
     const fetchAndFeed = async (): Promise<Readable> => {
       fedFromDownload = true;

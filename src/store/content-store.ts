@@ -19,16 +19,11 @@ export interface BlobInfo {
   size: number;
 }
 
-export interface WriteOptions {
-  /** Extra consumers that see every verified-so-far byte as it arrives (e.g. unpack while downloading). */
-  tee?: (chunk: Buffer) => void;
-}
-
 /** Fails a stream as soon as it exceeds the expected size; computes the digest on the way. */
 class VerifyingCounter extends Transform {
   readonly hash = createHash('sha256');
   bytes = 0;
-  constructor(private readonly expectedSize: number, private readonly digest: string, private readonly tee?: (c: Buffer) => void) {
+  constructor(private readonly expectedSize: number, private readonly digest: string) {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -38,7 +33,6 @@ class VerifyingCounter extends Transform {
       return;
     }
     this.hash.update(chunk);
-    this.tee?.(chunk);
     cb(null, chunk);
   }
 }
@@ -123,28 +117,28 @@ export class ContentStore {
    * caller is already writing the same digest, this waits for and shares its result.
    * A size of -1 means unknown (only the digest is checked).
    */
-  write(digest: string, size: number, open: () => Readable | Promise<Readable>, opts: WriteOptions = {}): Promise<BlobInfo> {
+  write(digest: string, size: number, open: () => Readable | Promise<Readable>): Promise<BlobInfo> {
     assertDigest(digest, 'blob digest');
     const existing = this.inflight.get(digest);
     if (existing) return existing;
-    const p = this.doWrite(digest, size, open, opts).finally(() => this.inflight.delete(digest));
+    const p = this.doWrite(digest, size, open).finally(() => this.inflight.delete(digest));
     this.inflight.set(digest, p);
     return p;
   }
 
-  /** True while a write of this digest is in progress (its tee consumers see the bytes). */
+  /** True while a write of this digest is in progress. */
   isWriting(digest: string): boolean {
     return this.inflight.has(digest);
   }
 
-  private async doWrite(digest: string, size: number, open: () => Readable | Promise<Readable>, opts: WriteOptions): Promise<BlobInfo> {
+  private async doWrite(digest: string, size: number, open: () => Readable | Promise<Readable>): Promise<BlobInfo> {
     const have = await this.info(digest);
     if (have) {
       if (size >= 0 && have.size !== size) throw internal(`stored blob ${digest} has size ${have.size}, expected ${size}`, { digest });
       return have;
     }
     const tmp = join(this.ingestDir, `${digestHex(digest)}-${randomBytes(4).toString('hex')}`);
-    const counter = new VerifyingCounter(size, digest, opts.tee);
+    const counter = new VerifyingCounter(size, digest);
     try {
       const src = await open();
       await pipeline(src, counter, createWriteStream(tmp, { mode: 0o600 }));

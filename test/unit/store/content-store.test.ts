@@ -70,14 +70,10 @@ test('content store: concurrent writers of one digest share a single read', asyn
   assert.equal(opens, 1);
 });
 
-test('content store: tee sees every byte; reconcile removes crashed ingests', async (t) => {
+test('content store: reconcile removes crashed ingests', async (t) => {
   const dir = tmp();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const cs = new ContentStore(dir);
-  const data = Buffer.from('x'.repeat(5000));
-  const seen: Buffer[] = [];
-  await cs.write(sha256Digest(data), data.length, () => Readable.from([data]), { tee: (c) => void seen.push(c) });
-  assert.deepEqual(Buffer.concat(seen), data);
   writeFileSync(join(cs.ingestDir, 'deadbeef-1234'), 'partial');
   mkdirSync(join(cs.ingestDir, 'olddir'));
   assert.equal(cs.reconcile(), 2);
