@@ -17,9 +17,13 @@ export function setLogLevel(level: string): void {
   for (const c of children) c.level = level;
 }
 
-/** Replace the root logger, e.g. silence it in tests. */
+/**
+ * Replace the root logger, e.g. silence it in tests. Loggers created before (at import time) keep
+ * their destination but take the new root's level.
+ */
 export function setRootLogger(l: Logger): void {
   root = l;
+  for (const c of children) c.level = l.level;
 }
 
 export function logger(component: string): Logger {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { logger, setLogLevel } from '../../../src/util/log';
+import pino from 'pino';
+import { logger, setLogLevel, setRootLogger } from '../../../src/util/log';
 
 test('setLogLevel reaches loggers created before it', () => {
   const early = logger('early');
@@ -10,4 +11,13 @@ test('setLogLevel reaches loggers created before it', () => {
   setLogLevel('debug');
   assert.equal(early.isLevelEnabled('debug'), true);
   assert.equal(logger('late').level, 'debug');
+});
+
+test('setRootLogger silences loggers created before it', () => {
+  const early = logger('early-root');
+  setRootLogger(pino({ level: 'silent' }));
+  assert.equal(early.isLevelEnabled('error'), false);
+  setRootLogger(pino({ level: 'info' }));
+  assert.equal(early.isLevelEnabled('info'), true);
+  assert.equal(early.isLevelEnabled('debug'), false);
 });
