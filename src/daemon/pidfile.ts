@@ -5,28 +5,26 @@ import { join } from 'node:path';
 import { failedPrecondition } from '../util/errors';
 import { writeFileAtomicSync } from '../util/atomic-file';
 
-function alive(pid: number): boolean {
+/** The file's contents, or undefined when there is none. */
+function readIfPresent(file: string): string | undefined {
   try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
   }
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('berthd') || readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('daemon/main');
-  } catch {
-    return false;
-  }
+}
+
+/** A live process that is a berthd (bin/berthd runs daemon/main); a reused pid is not. */
+function isBerthd(pid: number): boolean {
+  const argv = readIfPresent(`/proc/${pid}/cmdline`);
+  return argv !== undefined && (argv.includes('berthd') || argv.includes('daemon/main'));
 }
 
 export function acquirePidFile(stateDir: string): () => void {
   const file = join(stateDir, 'berthd.pid');
-  try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    if (pid && pid !== process.pid && alive(pid)) throw failedPrecondition(`another berthd (pid ${pid}) uses state dir ${stateDir}`);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && !(e instanceof Error && e.name === 'BerthError')) throw e;
-    if (e instanceof Error && e.name === 'BerthError') throw e;
-  }
+  const pid = Number(readIfPresent(file)?.trim());
+  if (pid && pid !== process.pid && isBerthd(pid)) throw failedPrecondition(`another berthd (pid ${pid}) uses state dir ${stateDir}`);
   writeFileAtomicSync(file, `${process.pid}\n`);
   return () => rmSync(file, { force: true });
 }
