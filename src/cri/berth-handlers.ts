@@ -27,7 +27,7 @@ import type {
   UntagImageRequest__Output,
   UntagImageResponse,
 } from './berth-proto';
-import { clientStream, serverStream, type StreamSend, type UnaryImpl } from './rpc';
+import { clientStream, required, serverStream, type StreamSend, type UnaryImpl } from './rpc';
 
 type EventTypeName = 'CONTAINER' | 'POD' | 'IMAGE';
 
@@ -40,11 +40,6 @@ function credentials(a: AuthConfig__Output | null | undefined) {
     registryToken: a.registryToken || undefined,
   };
   return Object.values(c).some((v) => v !== undefined) ? c : undefined;
-}
-
-function required(v: string | undefined, what: string): string {
-  if (!v) throw invalidArgument(`${what} is required`);
-  return v;
 }
 
 /** Progress callbacks are synchronous; messages go out in order, each after the previous is taken. */

@@ -2,7 +2,6 @@
 import type { ImageService as ImageDomain } from '../image/image-service';
 import type { ImageRecord } from '../image/image-index';
 import { imageUser } from '../image/image-index';
-import { invalidArgument } from '../util/errors';
 import type {
   Image,
   ImageFsInfoResponse,
@@ -15,7 +14,7 @@ import type {
   RemoveImageRequest__Output,
   RemoveImageResponse,
 } from './proto';
-import type { RpcContext, UnaryImpl } from './rpc';
+import { required, type RpcContext, type UnaryImpl } from './rpc';
 
 export function toCriImage(r: ImageRecord): Image {
   const u = imageUser(r.config);
@@ -31,11 +30,6 @@ export function toCriImage(r: ImageRecord): Image {
   };
 }
 
-function requireImage(name: string | undefined, what: string): string {
-  if (!name) throw invalidArgument(`${what}: image is required`);
-  return name;
-}
-
 export function imageHandlers(images: ImageDomain): Record<string, UnaryImpl<any, any>> {
   return {
     ListImages: (req: ListImagesRequest__Output): ListImagesResponse => ({
@@ -43,7 +37,7 @@ export function imageHandlers(images: ImageDomain): Record<string, UnaryImpl<any
     }),
 
     ImageStatus: (req: ImageStatusRequest__Output): ImageStatusResponse => {
-      const r = images.status(requireImage(req.image?.image, 'ImageStatus'));
+      const r = images.status(required(req.image?.image, 'ImageStatus: image'));
       if (!r) return { image: null, info: {} };
       const info: Record<string, string> = {};
       if (req.verbose) {
@@ -60,7 +54,7 @@ export function imageHandlers(images: ImageDomain): Record<string, UnaryImpl<any
     },
 
     PullImage: async (req: PullImageRequest__Output, ctx: RpcContext): Promise<PullImageResponse> => {
-      const name = requireImage(req.image?.image, 'PullImage');
+      const name = required(req.image?.image, 'PullImage: image');
       const a = req.auth;
       const auth = a
         ? {
@@ -76,7 +70,7 @@ export function imageHandlers(images: ImageDomain): Record<string, UnaryImpl<any
     },
 
     RemoveImage: async (req: RemoveImageRequest__Output): Promise<RemoveImageResponse> => {
-      await images.remove(requireImage(req.image?.image, 'RemoveImage'));
+      await images.remove(required(req.image?.image, 'RemoveImage: image'));
       return {};
     },
 

@@ -9,6 +9,7 @@ import type {
   ServerWritableStream,
 } from '@grpc/grpc-js';
 import { logger } from '../util/log';
+import { invalidArgument } from '../util/errors';
 import { criLatency, criRequests } from '../util/metrics';
 import { Code, codeOf, rpcError, toServiceError } from './status';
 
@@ -163,6 +164,12 @@ export function handlersFor<H extends UntypedServiceImplementation>(
   }
   for (const k of [...Object.keys(impls), ...Object.keys(streaming)]) if (!(k in def)) throw new Error(`handler ${k} is not a method of the service`);
   return out as H;
+}
+
+/** A request field the RPC cannot do without: missing or empty is INVALID_ARGUMENT. */
+export function required(v: string | undefined, what: string): string {
+  if (!v) throw invalidArgument(`${what} is required`);
+  return v;
 }
 
 export { codeOf };

@@ -32,7 +32,7 @@ import type {
   VersionResponse,
   RuntimeConfigResponse,
 } from './proto';
-import type { UnaryImpl } from './rpc';
+import { required, type UnaryImpl } from './rpc';
 import { toContainerStats, toPodSandboxStats } from './stats-translate';
 import { containerSpec, podSandboxSpec, resources, toContainer, toContainerStatus, toPodSandbox, toPodSandboxStatus } from './runtime-translate';
 
@@ -59,11 +59,6 @@ const EVENT_TYPES = {
   stopped: 'CONTAINER_STOPPED_EVENT',
   deleted: 'CONTAINER_DELETED_EVENT',
 } as const;
-
-function need(v: string | undefined, what: string): string {
-  if (!v) throw invalidArgument(`${what} is required`);
-  return v;
-}
 
 /** The streaming server's URL issuing, as the CRI handlers need it. */
 export interface StreamingUrls {
@@ -108,17 +103,17 @@ export function runtimeHandlers(info: RuntimeInfo, rt: Runtime, streaming: Strea
     }),
 
     StopPodSandbox: async (req: StopPodSandboxRequest__Output) => {
-      await rt.pods.stop(need(req.podSandboxId, 'pod_sandbox_id'));
+      await rt.pods.stop(required(req.podSandboxId, 'pod_sandbox_id'));
       return {};
     },
 
     RemovePodSandbox: async (req: RemovePodSandboxRequest__Output) => {
-      await rt.pods.remove(need(req.podSandboxId, 'pod_sandbox_id'));
+      await rt.pods.remove(required(req.podSandboxId, 'pod_sandbox_id'));
       return {};
     },
 
     PodSandboxStatus: (req: PodSandboxStatusRequest__Output) => {
-      const p = rt.pods.require(need(req.podSandboxId, 'pod_sandbox_id'));
+      const p = rt.pods.require(required(req.podSandboxId, 'pod_sandbox_id'));
       const info: Record<string, string> = {};
       if (req.verbose) info.info = JSON.stringify({ pid: p.infra?.pid ?? 0, namespaces: p.namespaces, cgroupParent: p.cgroupParent, ips: p.ips, runtimeHandler: p.runtimeHandler });
       return { status: toPodSandboxStatus(p), info, containersStatuses: [], timestamp: String(BigInt(Date.now()) * 1_000_000n) };
@@ -131,21 +126,21 @@ export function runtimeHandlers(info: RuntimeInfo, rt: Runtime, streaming: Strea
     },
 
     CreateContainer: async (req: CreateContainerRequest__Output) => ({
-      containerId: await rt.containers.create(need(req.podSandboxId, 'pod_sandbox_id'), containerSpec(req.config)),
+      containerId: await rt.containers.create(required(req.podSandboxId, 'pod_sandbox_id'), containerSpec(req.config)),
     }),
 
     StartContainer: async (req: StartContainerRequest__Output) => {
-      await rt.containers.start(need(req.containerId, 'container_id'));
+      await rt.containers.start(required(req.containerId, 'container_id'));
       return {};
     },
 
     StopContainer: async (req: StopContainerRequest__Output) => {
-      await rt.containers.stop(need(req.containerId, 'container_id'), Number(req.timeout));
+      await rt.containers.stop(required(req.containerId, 'container_id'), Number(req.timeout));
       return {};
     },
 
     RemoveContainer: async (req: RemoveContainerRequest__Output) => {
-      await rt.containers.remove(need(req.containerId, 'container_id'));
+      await rt.containers.remove(required(req.containerId, 'container_id'));
       return {};
     },
 
@@ -164,24 +159,24 @@ export function runtimeHandlers(info: RuntimeInfo, rt: Runtime, streaming: Strea
     },
 
     ContainerStatus: (req: ContainerStatusRequest__Output) => {
-      const c = rt.containers.require(need(req.containerId, 'container_id'));
+      const c = rt.containers.require(required(req.containerId, 'container_id'));
       const info: Record<string, string> = {};
       if (req.verbose) info.info = JSON.stringify({ pid: c.pid ?? 0, sandboxId: c.podId, runtimeHandler: c.runtimeHandler, bundle: c.bundle, cgroupsPath: c.cgroupsPath, config: c.spec });
       return { status: toContainerStatus(c), info };
     },
 
     UpdateContainerResources: async (req: UpdateContainerResourcesRequest__Output) => {
-      await rt.containers.updateResources(need(req.containerId, 'container_id'), resources(req.linux));
+      await rt.containers.updateResources(required(req.containerId, 'container_id'), resources(req.linux));
       return {};
     },
 
     ReopenContainerLog: async (req: ReopenContainerLogRequest__Output) => {
-      await rt.containers.reopenLog(need(req.containerId, 'container_id'));
+      await rt.containers.reopenLog(required(req.containerId, 'container_id'));
       return {};
     },
 
     ContainerStats: async (req: ContainerStatsRequest__Output) => ({
-      stats: toContainerStats(await rt.stats.byId(need(req.containerId, 'container_id'))),
+      stats: toContainerStats(await rt.stats.byId(required(req.containerId, 'container_id'))),
     }),
 
     ListContainerStats: async (req: ListContainerStatsRequest__Output) => {
@@ -191,7 +186,7 @@ export function runtimeHandlers(info: RuntimeInfo, rt: Runtime, streaming: Strea
     },
 
     PodSandboxStats: async (req: PodSandboxStatsRequest__Output) => {
-      const p = rt.pods.require(need(req.podSandboxId, 'pod_sandbox_id'));
+      const p = rt.pods.require(required(req.podSandboxId, 'pod_sandbox_id'));
       return { stats: toPodSandboxStats(p, await rt.stats.list({ podSandboxId: p.id })) };
     },
 
@@ -202,26 +197,26 @@ export function runtimeHandlers(info: RuntimeInfo, rt: Runtime, streaming: Strea
     },
 
     Exec: (req: ExecRequest__Output) => {
-      const c = rt.containers.require(need(req.containerId, 'container_id'));
+      const c = rt.containers.require(required(req.containerId, 'container_id'));
       if (c.state !== 'running') throw failedPrecondition(`container ${c.id} is not running`, { containerId: c.id });
       if (!req.cmd.length) throw invalidArgument('exec command is empty');
       return { url: streaming.getExecUrl({ containerId: c.id, cmd: req.cmd, tty: req.tty, stdin: req.stdin, stdout: req.stdout, stderr: req.stderr }) };
     },
 
     Attach: (req: AttachRequest__Output) => {
-      const c = rt.containers.require(need(req.containerId, 'container_id'));
+      const c = rt.containers.require(required(req.containerId, 'container_id'));
       if (c.state !== 'running') throw failedPrecondition(`container ${c.id} is not running`, { containerId: c.id });
       return { url: streaming.getAttachUrl({ containerId: c.id, tty: req.tty, stdin: req.stdin, stdout: req.stdout, stderr: req.stderr }) };
     },
 
     PortForward: (req: PortForwardRequest__Output) => {
-      const p = rt.pods.require(need(req.podSandboxId, 'pod_sandbox_id'));
+      const p = rt.pods.require(required(req.podSandboxId, 'pod_sandbox_id'));
       if (p.state !== 'ready') throw failedPrecondition(`pod sandbox ${p.id} is not ready`, { podId: p.id });
       return { url: streaming.getPortForwardUrl({ podSandboxId: p.id, ports: req.port.length ? req.port : undefined }) };
     },
 
     ExecSync: async (req: ExecSyncRequest__Output) => {
-      const r = await rt.containers.execSync(need(req.containerId, 'container_id'), req.cmd, Number(req.timeout));
+      const r = await rt.containers.execSync(required(req.containerId, 'container_id'), req.cmd, Number(req.timeout));
       return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode };
     },
   };
