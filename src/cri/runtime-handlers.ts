@@ -1,7 +1,7 @@
 // CRI RuntimeService: validates requests, translates to the runtime domain and back.
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { Runtime } from '../runtime/runtime';
-import { failedPrecondition, invalidArgument, isBerthError } from '../util/errors';
+import { failedPrecondition, invalidArgument } from '../util/errors';
 import type {
   ContainerEventResponse,
   ContainerStatusRequest__Output,
@@ -242,4 +242,3 @@ export function containerEventsStream(rt: Runtime) {
   };
 }
 
-export { isBerthError };
