@@ -9,7 +9,6 @@ import { errorMessage, invalidArgument, isBerthError, notFound } from '../util/e
 import { logger } from '../util/log';
 import { pullDuration } from '../util/metrics';
 import { SharedExclusiveLock, SingleFlight } from '../util/semaphore';
-import type { ContentStore } from '../store/content-store';
 import type { RecordStore } from '../store/record-store';
 import { ImageIndex, type ImageRecord } from './image-index';
 import { pullImage, type FetchOptions, type PullDeps, type PulledImage } from './pull';

@@ -37,7 +37,7 @@ export class SeqpacketSocket extends Readable {
   /** Connects to `path` (a unix socket path of at most 107 bytes). */
   constructor(
     readonly path: string,
-    private readonly maxPacket = 65536,
+    maxPacket = 65536,
   ) {
     super({ objectMode: true, highWaterMark: 16 });
     const addon = loadAddon();
