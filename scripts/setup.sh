@@ -27,6 +27,30 @@ if [ "${1:-}" != "--no-apt" ]; then
   if systemctl is-enabled containerd >/dev/null 2>&1; then systemctl disable --now containerd >/dev/null 2>&1 || true; fi
 fi
 
+# A default pod network for berthd's default CNI conf dir, only where none is configured yet.
+CNI_DIR=/etc/cni/net.d
+if ! ls "$CNI_DIR"/*.conflist "$CNI_DIR"/*.conf "$CNI_DIR"/*.json >/dev/null 2>&1; then
+  mkdir -p "$CNI_DIR"
+  cat > "$CNI_DIR/10-berth.conflist" <<'EOT'
+{
+  "cniVersion": "1.0.0",
+  "name": "berth",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "berth0",
+      "isGateway": true,
+      "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": { "type": "host-local", "ranges": [[{ "subnet": "10.85.0.0/16" }]], "routes": [{ "dst": "0.0.0.0/0" }] }
+    },
+    { "type": "portmap", "capabilities": { "portMappings": true } }
+  ]
+}
+EOT
+  echo "setup: wrote a default pod network to $CNI_DIR/10-berth.conflist (bridge berth0, 10.85.0.0/16)"
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
