@@ -113,7 +113,7 @@ export class OciRuntime {
     const pidFile = join(tmpdir(), `berth-exec-${tag}.pid`);
     const logFile = join(tmpdir(), `berth-exec-${tag}.log`);
     const limit = opts.maxOutputBytes ?? 16 << 20;
-    const argv = [...this.globalArgs(), `--log=${logFile}`, '--log-format=json', 'exec', '--pid-file', pidFile, id, ...args];
+    const argv = [...this.globalArgs(), `--log=${logFile}`, '--log-format=json', 'exec', ...processOverrideArgs(opts.process), '--pid-file', pidFile, id, ...args];
     const ctx = { runtime: this.path, command: 'exec', container: id };
     try {
       const child = spawn(this.path, argv, { detached: true, stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
@@ -167,7 +167,7 @@ export class OciRuntime {
     const tag = `${id.slice(0, 32)}-${randomBytes(6).toString('hex')}`;
     const pidFile = join(tmpdir(), `berth-exec-${tag}.pid`);
     const logFile = join(tmpdir(), `berth-exec-${tag}.log`);
-    const argv = [...this.globalArgs(), `--log=${logFile}`, '--log-format=json', 'exec', ...(opts.tty ? ['--tty'] : []), '--pid-file', pidFile, id, ...args];
+    const argv = [...this.globalArgs(), `--log=${logFile}`, '--log-format=json', 'exec', ...(opts.tty ? ['--tty'] : []), ...processOverrideArgs(opts.process), '--pid-file', pidFile, id, ...args];
     const ctx = { runtime: this.path, command: 'exec', container: id };
     // Own session and process group: berthd's signals never reach it, and it can be killed as a group.
     const child = spawn(this.path, argv, { detached: true, stdio: opts.stdio });
@@ -233,6 +233,22 @@ export interface ExecSyncOptions {
   maxOutputBytes?: number;
   /** Written to the process's stdin, which is then closed. */
   input?: Buffer | string;
+  /** Process overrides (runc exec --user/--cwd/--env); unset = the container's own. */
+  process?: ExecProcessOverrides;
+}
+
+/** What `berth exec -u/-w/-e` may change for one exec'd process. */
+export interface ExecProcessOverrides {
+  /** `uid[:gid]`, numeric (resolve names before). */
+  user?: string;
+  cwd?: string;
+  /** `KEY=value` entries added to (or replacing in) the container's environment. */
+  env?: string[];
+}
+
+function processOverrideArgs(o: ExecProcessOverrides | undefined): string[] {
+  if (!o) return [];
+  return [...(o.user ? ['--user', o.user] : []), ...(o.cwd ? ['--cwd', o.cwd] : []), ...(o.env ?? []).flatMap((e) => ['--env', e])];
 }
 
 export interface ExecStreamingOptions {
@@ -240,6 +256,7 @@ export interface ExecStreamingOptions {
   tty: boolean;
   /** runc's stdin, stdout, stderr (child_process stdio). */
   stdio: StdioOptions;
+  process?: ExecProcessOverrides;
 }
 
 export interface ExecProcess {
