@@ -15,7 +15,7 @@ import {
   type RuntimeConf,
 } from './cni-protocol';
 import { emptyResult, parseCniResult, type CniResult } from './cni-result';
-import { run, tail } from './exec';
+import { run, tail } from '../util/run';
 import { isNamespaceFile } from './namespaces';
 import { findPluginBinary } from './plugin-path';
 

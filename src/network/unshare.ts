@@ -1,7 +1,7 @@
 // Driver for util-linux unshare(1): create new namespaces, have unshare bind-mount each of them onto
 // a file (which pins it after every process is gone), and run a command inside them first.
 // Node cannot unshare/setns itself (it is multi-threaded), hence the external program.
-import { run, tail } from './exec';
+import { run, tail } from '../util/run';
 import { deadlineExceeded, internal } from '../util/errors';
 import type { NamespaceKind } from './sysctls';
 

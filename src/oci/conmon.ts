@@ -16,11 +16,11 @@
 //   through a symlink `<socketDir>/<id>` -> bundle that keeps the path under 108 bytes. conmon
 //   removes the socket on exit but not the symlink: call removeAttachLink() after delete.
 //   `<bundle>/ctl` and `<bundle>/winsz` are the control FIFOs (resize: `1 <height> <width>\n` to ctl).
-import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { deadlineExceeded, errorMessage, internal, unavailable } from '../util/errors';
 import { logger } from '../util/log';
+import { spawnProcess, type SpawnedProcess } from '../util/spawn';
 
 const log = logger('conmon');
 
@@ -122,16 +122,23 @@ export async function startContainer(opts: ConmonStartOptions): Promise<ConmonSt
   const args = conmonArgs(opts);
   log.debug({ ...ctx, args }, 'starting conmon');
 
-  const child = spawn(conmonPath, args, {
-    cwd: opts.bundle,
-    detached: true, // own session: signals to berthd's process group never reach it
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      _OCI_SYNCPIPE: '3',
-      _OCI_STARTPIPE: '4',
-    },
-  });
+  let child: SpawnedProcess;
+  try {
+    child = spawnProcess(conmonPath, args, {
+      cwd: opts.bundle,
+      detached: true, // own session: signals to berthd's process group never reach it
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe-out', 'pipe-in'],
+      env: {
+        PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        _OCI_SYNCPIPE: '3',
+        _OCI_STARTPIPE: '4',
+      },
+      // conmon double-forks and its first process exits at once; never hold berthd open for it.
+      keepAlive: false,
+    });
+  } catch (e) {
+    throw unavailable(`cannot run conmon ${conmonPath}: ${errorMessage(e)}`, ctx, e);
+  }
   const syncPipe = child.stdio[3] as Readable;
   const startPipe = child.stdio[4] as Writable;
   // conmon may die early (bad flags, missing runtime); EPIPE on these must not crash berthd.
@@ -143,11 +150,7 @@ export async function startContainer(opts: ConmonStartOptions): Promise<ConmonSt
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
 
-  const spawned = new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', reject);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = child.exited.then((s) => s.code);
   const message = readSyncMessage(syncPipe);
   const timeoutMs = opts.timeoutMs ?? 120_000;
   let timer: NodeJS.Timeout | undefined;
@@ -157,11 +160,6 @@ export async function startContainer(opts: ConmonStartOptions): Promise<ConmonSt
 
   let ok = false;
   try {
-    try {
-      await spawned;
-    } catch (e) {
-      throw unavailable(`cannot run conmon ${conmonPath}: ${errorMessage(e)}`, ctx, e);
-    }
     for (const procs of opts.cgroupProcs ?? []) {
       try {
         await fsp.writeFile(procs, String(child.pid));
@@ -197,7 +195,6 @@ export async function startContainer(opts: ConmonStartOptions): Promise<ConmonSt
     startPipe.destroy();
     child.stdout?.destroy();
     child.stderr?.destroy();
-    child.unref();
     if (!ok) await removeAttachLink(opts.socketDir, opts.id).catch(() => undefined);
   }
 }

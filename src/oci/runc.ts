@@ -1,13 +1,15 @@
 // Driver for the OCI runtime binary (runc; crun takes the same commands and flags).
 // Container creation goes through conmon (conmon.ts), which runs `<runtime> create` itself;
 // this module covers every other lifecycle command.
-import { execFile, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { tmpdir, constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BerthError, deadlineExceeded, failedPrecondition, internal, invalidArgument, notFound, unavailable } from '../util/errors';
 import { logger } from '../util/log';
+import { run as runProgram } from '../util/run';
+import { spawnProcess, type SpawnedProcess } from '../util/spawn';
 import type { OciLinuxResources } from './runtime-spec';
 
 const log = logger('oci-runtime');
@@ -116,7 +118,12 @@ export class OciRuntime {
     const argv = [...this.globalArgs(), `--log=${logFile}`, '--log-format=json', 'exec', ...processOverrideArgs(opts.process), '--pid-file', pidFile, id, ...args];
     const ctx = { runtime: this.path, command: 'exec', container: id };
     try {
-      const child = spawn(this.path, argv, { detached: true, stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      let child: SpawnedProcess;
+      try {
+        child = spawnProcess(this.path, argv, { detached: true, stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      } catch (e) {
+        throw unavailable(`OCI runtime ${this.path} cannot run: ${(e as Error).message}`, ctx, e);
+      }
       const stdout = new BoundedBuffer(limit);
       const stderr = new BoundedBuffer(limit);
       child.stdout!.on('data', (b: Buffer) => stdout.push(b));
@@ -136,10 +143,7 @@ export class OciRuntime {
               forceTimer = setTimeout(() => killProcessGroup(child.pid), EXEC_KILL_GRACE_MS);
             }, opts.timeoutMs)
           : undefined;
-      const code = await new Promise<number>((resolve, reject) => {
-        child.once('error', (e) => reject(unavailable(`OCI runtime ${this.path} cannot run: ${e.message}`, ctx, e)));
-        child.once('close', (c, sig) => resolve(c ?? 128 + signalNumber(sig)));
-      }).finally(() => {
+      const code = await child.closed.then(({ code: c, signal: sig }) => c ?? 128 + signalNumber(sig)).finally(() => {
         clearTimeout(timer);
         clearTimeout(forceTimer);
       });
@@ -203,27 +207,21 @@ export class OciRuntime {
     };
   }
 
-  private run(args: string[], id?: string): Promise<string> {
+  private async run(args: string[], id?: string): Promise<string> {
     const argv = [...this.globalArgs(), ...args];
     const ctx = { runtime: this.path, command: args[0], ...(id ? { container: id } : {}) };
-    return new Promise((resolve, reject) => {
-      execFile(
-        this.path,
-        argv,
-        { timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT, encoding: 'utf8' },
-        (err, stdout, stderr) => {
-          if (!err) return resolve(stdout);
-          const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string; code?: string | number };
-          if (e.code === 'ENOENT') return reject(unavailable(`OCI runtime ${this.path} not found`, ctx, err));
-          if (e.killed && e.signal === 'SIGKILL') {
-            return reject(deadlineExceeded(`${args[0]} timed out after ${this.timeoutMs} ms`, ctx));
-          }
-          const message = runtimeMessage(stderr) || e.message;
-          log.debug({ ...ctx, message }, 'runtime command failed');
-          reject(classify(`${args[0]}: ${message}`, ctx));
-        },
-      );
-    });
+    let r;
+    try {
+      r = await runProgram(this.path, { args: argv, timeoutMs: this.timeoutMs, maxOutputBytes: MAX_OUTPUT });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw unavailable(`OCI runtime ${this.path} not found`, ctx, e);
+      throw unavailable(`OCI runtime ${this.path} cannot run: ${(e as Error).message}`, ctx, e);
+    }
+    if (r.timedOut) throw deadlineExceeded(`${args[0]} timed out after ${this.timeoutMs} ms`, ctx);
+    if (r.code === 0) return r.stdout;
+    const message = runtimeMessage(r.stderr) || `exit ${r.code ?? r.signal}`;
+    log.debug({ ...ctx, message }, 'runtime command failed');
+    throw classify(`${args[0]}: ${message}`, ctx);
   }
 }
 

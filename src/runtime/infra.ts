@@ -14,7 +14,6 @@
 // reparented. unshare stays as catatonit's reaper and exits when catatonit does.
 // Identity is (host pid, start time from /proc/<pid>/stat): a pid alone may be reused after the
 // infra died while berthd was down.
-import { spawn } from 'node:child_process';
 import { closeSync, openSync, readSync, fstatSync, unlinkSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -22,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic-file';
 import { deadlineExceeded, errorMessage, failedPrecondition, internal, unavailable } from '../util/errors';
 import { logger } from '../util/log';
+import { spawnProcess, type SpawnedProcess } from '../util/spawn';
 import { isNamespaceFile, validatePodId } from '../network/namespaces';
 
 const log = logger('infra');
@@ -138,15 +138,17 @@ export async function startInfra(opts: StartInfraOptions): Promise<InfraProcess>
   let leader: number | undefined;
   let catatonitPid: number | undefined;
   try {
-    const child = spawn(file, args, { detached: true, stdio: ['ignore', 'ignore', errFd], env: { PATH: SAFE_PATH, LC_ALL: 'C' } });
+    let child: SpawnedProcess;
+    try {
+      child = spawnProcess(file, args, { detached: true, stdio: ['ignore', 'ignore', errFd], env: { PATH: SAFE_PATH, LC_ALL: 'C' }, keepAlive: false });
+    } catch (e) {
+      throw unavailable(`cannot run ${file}: ${errorMessage(e)}`, { ...ctx, program: file });
+    }
     let exited: string | undefined;
-    child.once('exit', (code, signal) => {
+    void child.exited.then(({ code, signal }) => {
       exited = `exit ${code ?? signal}`;
     });
-    const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-    child.unref();
     leader = child.pid;
-    if (leader === undefined) throw unavailable(`cannot run ${file}: ${errorMessage(await spawnError)}`, { ...ctx, program: file });
 
     // Find catatonit: unshare's child once it has exec'd catatonit.
     const deadline = Date.now() + (opts.timeoutMs ?? 10_000);

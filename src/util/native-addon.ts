@@ -28,6 +28,13 @@ export interface BerthSysAddon {
   packetReaderControl(handle: PacketReaderHandle, paused: boolean, stop: boolean): number;
   /** Resolves with a connected TCP socket fd, or -errno. */
   connectInNetns(nsPath: string | null, host: string, port: number, timeoutMs: number): Promise<number>;
+  /** [fd, fd]: a close-on-exec AF_UNIX stream pair, or -errno. */
+  socketpair(): [number, number] | number;
+  closeFd(fd: number): number;
+  /** posix_spawn of `path` (no PATH lookup); fds[i] becomes the child's fd i, all others closed. pid or -errno. */
+  spawn(path: string, argv: string[], envp: string[], cwd: string | null, fds: number[], setsid: boolean): number;
+  /** cb(exit code or -1, signal or 0, 0 | -errno of waitpid) once `pid` is reaped; 0 or -errno. */
+  waitExit(pid: number, cb: (code: number, signal: number, err: number) => void, keepAlive: boolean): number;
 }
 
 let addon: BerthSysAddon | undefined;

@@ -1,7 +1,7 @@
 // Run an external program with stdin, captured output and a hard deadline. The child gets its own
 // process group (detached → setsid) so a timeout kills it together with anything it spawned
 // (a CNI plugin delegating to its IPAM plugin, unshare's helper child).
-import { spawn } from 'node:child_process';
+import { spawnProcess, type SpawnedProcess } from './spawn';
 
 export interface RunOptions {
   args?: string[];
@@ -23,18 +23,18 @@ export interface RunResult {
 export function run(file: string, opts: RunOptions): Promise<RunResult> {
   const max = opts.maxOutputBytes ?? 16 * 1024 * 1024;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, opts.args ?? [], {
-      env: opts.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
+    let child: SpawnedProcess;
+    try {
+      child = spawnProcess(file, opts.args ?? [], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    } catch (e) {
+      return reject(e);
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outLen = 0;
     let errLen = 0;
     let timedOut = false;
     const killGroup = () => {
-      if (child.pid === undefined) return;
       try {
         process.kill(-child.pid, 'SIGKILL');
       } catch {
@@ -45,27 +45,23 @@ export function run(file: string, opts: RunOptions): Promise<RunResult> {
       timedOut = true;
       killGroup();
     }, opts.timeoutMs);
-    child.stdout.on('data', (b: Buffer) => {
+    child.stdout!.on('data', (b: Buffer) => {
       if (outLen < max) out.push(b);
       outLen += b.length;
     });
-    child.stderr.on('data', (b: Buffer) => {
+    child.stderr!.on('data', (b: Buffer) => {
       if (errLen < max) err.push(b);
       errLen += b.length;
     });
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
+    void child.closed.then(({ code, signal }) => {
       clearTimeout(timer);
       // A timed-out leader may leave grandchildren behind holding no pipes; reap the group anyway.
       if (timedOut) killGroup();
       resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut });
     });
     // EPIPE when the program exits without reading stdin is harmless: its exit status tells the story.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.stdin ?? '');
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(opts.stdin ?? '');
   });
 }
 
