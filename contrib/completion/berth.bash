@@ -7,7 +7,7 @@ _berth() {
     w="${COMP_WORDS[i]}"
     [[ "$w" == -* ]] && continue
     case "$path" in
-      "") [[ " create run ps start stop restart kill rm logs exec attach port-forward top port wait inspect stats pod images rmi image version info df pull tag push save load history login logout events system completion " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "") [[ " create run ps start stop restart kill rm logs exec attach port-forward top port wait inspect stats pod images rmi image version info df pull tag push save load history login logout events system volume completion " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "create") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "run") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "ps") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
@@ -58,11 +58,18 @@ _berth() {
       "system") [[ " events prune " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "system events") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "system prune") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "volume") [[ " create ls list inspect rm remove " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "volume create") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "volume ls") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "volume list") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "volume inspect") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "volume rm") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
+      "volume remove") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
       "completion") [[ "  " == *" $w "* ]] && path="${path:+$path }$w" || break ;;
     esac
   done
   case "$path" in
-    "") words="create run ps start stop restart kill rm logs exec attach port-forward top port wait inspect stats pod images rmi image version info df pull tag push save load history login logout events system completion -H --host -V --client-version --help"; dynamic="" ;;
+    "") words="create run ps start stop restart kill rm logs exec attach port-forward top port wait inspect stats pod images rmi image version info df pull tag push save load history login logout events system volume completion -H --host -V --client-version --help"; dynamic="" ;;
     "create") words="-d --detach -i --interactive -t --tty --rm --name -h --hostname -e --env --env-file -p --publish -v --volume --entrypoint -w --workdir -u --user --network -m --memory --cpus -l --label --runtime --pull --help"; dynamic="$(berth images --format json 2>/dev/null | sed -n 's/^ *\"Repository\": \"\(.*\)\",$/\1/p' | grep -v \"<none>\")" ;;
     "run") words="-d --detach -i --interactive -t --tty --rm --name -h --hostname -e --env --env-file -p --publish -v --volume --entrypoint -w --workdir -u --user --network -m --memory --cpus -l --label --runtime --pull --detach-keys --help"; dynamic="$(berth images --format json 2>/dev/null | sed -n 's/^ *\"Repository\": \"\(.*\)\",$/\1/p' | grep -v \"<none>\")" ;;
     "ps") words="-a --all -q --quiet -f --filter --no-trunc --format --help"; dynamic="" ;;
@@ -112,7 +119,14 @@ _berth() {
     "events") words="-f --follow --filter --format --until-count --help"; dynamic="" ;;
     "system") words="events prune --help"; dynamic="" ;;
     "system events") words="-f --follow --filter --format --until-count --help"; dynamic="" ;;
-    "system prune") words="-a --all -f --force --format --help"; dynamic="" ;;
+    "system prune") words="-a --all -f --force --volumes --format --help"; dynamic="" ;;
+    "volume") words="create ls list inspect rm remove --help"; dynamic="" ;;
+    "volume create") words="-l --label --help"; dynamic="" ;;
+    "volume ls") words="-q --quiet --format --help"; dynamic="" ;;
+    "volume list") words="-q --quiet --format --help"; dynamic="" ;;
+    "volume inspect") words="--format --help"; dynamic="$(berth volume ls -q 2>/dev/null)" ;;
+    "volume rm") words="-f --force --help"; dynamic="$(berth volume ls -q 2>/dev/null)" ;;
+    "volume remove") words="-f --force --help"; dynamic="$(berth volume ls -q 2>/dev/null)" ;;
     "completion") words="--help"; dynamic="" ;;
     *) words="" ;;
   esac

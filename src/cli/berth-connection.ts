@@ -4,6 +4,17 @@
 import { status as Code, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { createBerthClient, type BerthServiceClient } from '../cri/berth-proto';
 import type {
+  CheckLoginRequest,
+  CheckLoginResponse__Output,
+  CreateVolumeRequest,
+  ExecRequest,
+  ExecResponse__Output,
+  ExecSyncRequest,
+  ExecSyncResponse__Output,
+  ListVolumesResponse__Output,
+  RemoveVolumeRequest,
+  RemoveVolumeResponse__Output,
+  Volume__Output,
   Chunk,
   Chunk__Output,
   Event__Output,
@@ -33,6 +44,8 @@ export type {
   PullProgress__Output,
   PushProgress__Output,
   PruneReport__Output,
+  ProcessOverrides,
+  Volume__Output,
 } from '../cri/berth-proto';
 
 /** A call berthd does not serve (an older berthd): callers may fall back to CRI. */
@@ -92,6 +105,34 @@ export class BerthConnection {
 
   prune(req: PruneRequest): Promise<PruneReport__Output> {
     return this.unary('Prune', req, DEADLINE.pull);
+  }
+
+  exec(req: ExecRequest): Promise<ExecResponse__Output> {
+    return this.unary('Exec', req, DEADLINE.default);
+  }
+
+  execSync(req: ExecSyncRequest, timeoutMs: number): Promise<ExecSyncResponse__Output> {
+    return this.unary('ExecSync', req, timeoutMs);
+  }
+
+  createVolume(req: CreateVolumeRequest): Promise<Volume__Output> {
+    return this.unary('CreateVolume', req, DEADLINE.default);
+  }
+
+  listVolumes(): Promise<ListVolumesResponse__Output> {
+    return this.unary('ListVolumes', {}, DEADLINE.default);
+  }
+
+  inspectVolume(name: string): Promise<Volume__Output> {
+    return this.unary('InspectVolume', { name }, DEADLINE.default);
+  }
+
+  removeVolume(req: RemoveVolumeRequest): Promise<RemoveVolumeResponse__Output> {
+    return this.unary('RemoveVolume', req, DEADLINE.default);
+  }
+
+  checkLogin(req: CheckLoginRequest): Promise<CheckLoginResponse__Output> {
+    return this.unary('CheckLogin', req, DEADLINE.default);
   }
 
   pull(req: PullImageRequest): AsyncGenerator<PullProgress__Output> {

@@ -7,12 +7,13 @@ interface Node {
   subcommands: string[];
   options: string[];
   /** What the first positional argument names, for dynamic completion. */
-  argKind: 'container' | 'pod' | 'image' | '';
+  argKind: 'container' | 'pod' | 'image' | 'volume' | '';
 }
 
 const CONTAINER_CMDS = new Set(['attach', 'start', 'stop', 'restart', 'kill', 'rm', 'logs', 'exec', 'top', 'port', 'wait', 'inspect', 'stats']);
 const IMAGE_CMDS = new Set(['rmi', 'run', 'create', 'image inspect', 'image rm']);
 const POD_CMDS = new Set(['pod inspect', 'pod stop', 'pod rm']);
+const VOLUME_CMDS = new Set(['volume inspect', 'volume rm', 'volume remove']);
 
 function optionNames(o: Option): string[] {
   return [o.short, o.long].filter((x): x is string => !!x);
@@ -25,7 +26,7 @@ function walk(cmd: Command, path: string[], out: Node[]): void {
     path,
     subcommands: visible.flatMap((c) => [c.name(), ...c.aliases()]),
     options: [...cmd.options.flatMap(optionNames), '--help'],
-    argKind: CONTAINER_CMDS.has(key) ? 'container' : IMAGE_CMDS.has(key) ? 'image' : POD_CMDS.has(key) ? 'pod' : '',
+    argKind: CONTAINER_CMDS.has(key) ? 'container' : IMAGE_CMDS.has(key) ? 'image' : POD_CMDS.has(key) ? 'pod' : VOLUME_CMDS.has(key) ? 'volume' : '',
   });
   for (const c of visible) for (const name of [c.name(), ...c.aliases()]) walk(c, [...path, name], out);
 }
@@ -39,6 +40,7 @@ export function commandTree(program: Command): Node[] {
 const LISTERS = {
   container: 'berth ps -a --format json 2>/dev/null | sed -n \'s/^ *"Names": "\\(.*\\)",$/\\1/p\'',
   pod: 'berth pod ls -q 2>/dev/null',
+  volume: 'berth volume ls -q 2>/dev/null',
   image: 'berth images --format json 2>/dev/null | sed -n \'s/^ *"Repository": "\\(.*\\)",$/\\1/p\' | grep -v "<none>"',
 };
 

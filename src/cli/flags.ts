@@ -69,25 +69,35 @@ export function formatPort(p: PublishedPort): string {
 }
 
 export interface VolumeMount {
+  /** Empty for a named volume until berthd says where it lives. */
   hostPath: string;
+  /** A named volume (`-v NAME:/path`): berthd makes it on first use. */
+  volume?: string;
   containerPath: string;
   readonly: boolean;
   selinuxRelabel: boolean;
   propagation: 'PROPAGATION_PRIVATE' | 'PROPAGATION_HOST_TO_CONTAINER' | 'PROPAGATION_BIDIRECTIONAL';
 }
 
-/** -v host:ctr[:opts]; opts: ro|rw, z|Z, [r]private|[r]slave|[r]shared. Host paths must be paths. */
+/** Volume names as docker takes them; anything else before the colon must be a path. */
+const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** -v host:ctr[:opts] or NAME:ctr[:opts]; opts: ro|rw, z|Z, [r]private|[r]slave|[r]shared. */
 export function parseVolume(spec: string, cwd: string = process.cwd()): VolumeMount {
   const parts = spec.split(':');
-  if (parts.length < 2 || parts.length > 3) throw new Error(`invalid volume "${spec}": use /host/path:/container/path[:ro]`);
+  const usage = `invalid volume "${spec}": use /host/path:/container/path[:ro] or NAME:/container/path[:ro]`;
+  if (parts.length < 2 || parts.length > 3) throw new Error(usage);
   const [src, dst, opts = ''] = parts;
-  if (!src || !dst) throw new Error(`invalid volume "${spec}": use /host/path:/container/path[:ro]`);
-  let hostPath: string;
+  if (!src || !dst) throw new Error(usage);
+  let hostPath = '';
+  let volume: string | undefined;
   if (isAbsolute(src)) hostPath = src;
   else if (src.startsWith('.')) hostPath = resolve(cwd, src);
-  else throw new Error(`named volume "${src}" needs the berth service (not yet available): give an absolute host path`);
+  else if (VOLUME_NAME.test(src)) volume = src;
+  else throw new Error(`invalid volume name "${src}" in "${spec}": use letters, digits, '_', '.' and '-' (or an absolute host path)`);
   if (!isAbsolute(dst)) throw new Error(`invalid volume "${spec}": the container path must be absolute`);
   const m: VolumeMount = { hostPath, containerPath: dst, readonly: false, selinuxRelabel: false, propagation: 'PROPAGATION_PRIVATE' };
+  if (volume !== undefined) m.volume = volume;
   for (const o of opts.split(',').filter(Boolean)) {
     if (o === 'ro') m.readonly = true;
     else if (o === 'rw') m.readonly = false;

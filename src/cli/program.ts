@@ -11,6 +11,7 @@ import { registerRunCommands } from './commands/run';
 import { registerStatsCommand } from './commands/stats';
 import { registerSystemCommands } from './commands/system';
 import { registerSystemExtraCommands } from './commands/system-extra';
+import { registerVolumeCommands } from './commands/volumes';
 import { usageError } from './errors';
 import { print } from './output';
 import { clientVersion } from './version';
@@ -36,6 +37,7 @@ export function buildProgram(): { program: Command; ctx: Ctx } {
   // After images: replaces the CRI pull with the berth service's (CRI stays its fallback).
   registerImageTransferCommands(program, ctx);
   registerSystemExtraCommands(program, ctx);
+  registerVolumeCommands(program, ctx);
 
   program
     .command('completion')

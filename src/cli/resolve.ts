@@ -11,6 +11,8 @@ export const ANN_PORTS = 'io.berth.cli.ports';
 export const ANN_CONFIG = 'io.berth.cli.config';
 /** Pods the CLI makes live in this namespace. */
 export const CLI_NAMESPACE = 'berth';
+/** Pod annotation for `run --rm -d`: berthd removes the pod once its container exited (the daemon's io.berth.auto-remove). */
+export const ANN_AUTO_REMOVE = 'io.berth.auto-remove';
 
 export interface ContainerView {
   ctr: Container__Output;

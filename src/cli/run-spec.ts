@@ -3,7 +3,7 @@
 // Pure: file reads, free ports and names are resolved by the caller.
 import { randomUUID } from 'node:crypto';
 import type { ContainerConfig, PodSandboxConfig } from '../cri/proto';
-import { ANN_CONFIG, ANN_PORTS, CLI_NAMESPACE, LABEL_CLI } from './resolve';
+import { ANN_AUTO_REMOVE, ANN_CONFIG, ANN_PORTS, CLI_NAMESPACE, LABEL_CLI } from './resolve';
 import {
   mergeEnv,
   parseCpus,
@@ -105,7 +105,8 @@ export function buildRunSpec(input: RunSpecInput): RunSpec {
     logDirectory: '',
     portMappings: input.ports.map((x) => ({ protocol: x.protocol.toUpperCase() as 'TCP' | 'UDP' | 'SCTP', containerPort: x.containerPort, hostPort: x.hostPort, hostIp: x.hostIp })),
     labels: { [LABEL_CLI]: 'true' },
-    annotations: {},
+    // Detached, no client waits for the exit: berthd does the --rm (a foreground run removes it itself).
+    annotations: o.rm && o.detach ? { [ANN_AUTO_REMOVE]: 'true' } : {},
     linux: { securityContext: { namespaceOptions } },
   };
   const user = o.user !== undefined ? parseUser(o.user) : {};
@@ -119,7 +120,10 @@ export function buildRunSpec(input: RunSpecInput): RunSpec {
     args: input.args,
     workingDir: o.workdir ?? '',
     envs: p.env.map((e) => ({ key: e.key, value: Buffer.from(e.value) })),
-    mounts: p.mounts.map((m) => ({ ...m })),
+    mounts: p.mounts.map(({ volume, ...m }) => {
+      if (volume !== undefined && !m.hostPath) throw new Error(`volume "${volume}" has no host path yet`);
+      return m;
+    }),
     labels: { ...p.labels, [LABEL_CLI]: 'true' },
     annotations: { [ANN_PORTS]: JSON.stringify(input.ports) },
     logPath: '',

@@ -5,9 +5,25 @@ import type { ServerReadableStream, ServerWritableStream, sendUnaryData } from '
 import type { ImageEvent, ImageService as ImageDomain } from '../image/image-service';
 import type { Runtime } from '../runtime/runtime';
 import type { ContainerEvent, PodEvent } from '../runtime/events';
+import type { VolumeInfo, VolumeStore } from '../runtime/volumes';
+import type { ExecRequest as StreamingExecRequest } from '../streaming/types';
+import type { Credentials } from '../image/registry/auth';
 import { invalidArgument } from '../util/errors';
 import type {
   AuthConfig__Output,
+  CheckLoginRequest__Output,
+  CheckLoginResponse,
+  CreateVolumeRequest__Output,
+  ExecRequest__Output,
+  ExecResponse,
+  ExecSyncRequest__Output,
+  ExecSyncResponse,
+  InspectVolumeRequest__Output,
+  ListVolumesResponse,
+  ProcessOverrides__Output,
+  RemoveVolumeRequest__Output,
+  RemoveVolumeResponse,
+  Volume,
   Chunk,
   Chunk__Output,
   Event,
@@ -59,10 +75,28 @@ const nowNs = (): string => (BigInt(Date.now()) * 1_000_000n).toString();
 const CONTAINER_ACTIONS: Record<ContainerEvent['type'], string> = { created: 'create', started: 'start', stopped: 'die', deleted: 'destroy' };
 const POD_ACTIONS: Record<PodEvent['type'], string> = { created: 'create', stopped: 'stop', deleted: 'destroy' };
 
+/** What the service needs besides the image and runtime domains. */
+export interface BerthServiceDeps {
+  /** The streaming server's URL registration (the same server as CRI Exec's). */
+  streaming: { getExecUrl(req: StreamingExecRequest): string };
+  volumes: VolumeStore;
+  /** Resolves with the registry endpoint that accepted the credentials (docker login's check). */
+  checkLogin(registry: string, creds: Credentials, signal: AbortSignal): Promise<string>;
+}
+
+function volumeMessage(v: VolumeInfo): Volume {
+  return { name: v.name, mountpoint: v.mountpoint, createdAt: v.createdAt, labels: v.labels, usedBy: v.usedBy };
+}
+
+function overrides(p: ProcessOverrides__Output | null | undefined) {
+  return { user: p?.user || undefined, workdir: p?.workdir || undefined, env: p?.env ?? [] };
+}
+
 /** The berth service's unary handlers (for handlersFor) and its streaming ones. */
 export function berthHandlers(
   images: ImageDomain,
   rt: Runtime,
+  deps: BerthServiceDeps,
 ): {
   unary: Record<string, UnaryImpl<any, any>>;
   streams: Record<string, ((call: ServerWritableStream<any, any>) => void) | ((call: ServerReadableStream<any, any>, cb: sendUnaryData<any>) => void)>;
@@ -94,6 +128,40 @@ export function berthHandlers(
       };
     },
 
+    Exec: async (req: ExecRequest__Output): Promise<ExecResponse> => {
+      const id = rt.containers.require(required(req.containerId, 'Exec: container_id')).id;
+      if (!req.cmd.length) throw invalidArgument('Exec: cmd is required', { containerId: id });
+      const process = await rt.streams.processSettings(id, overrides(req.process));
+      return {
+        url: deps.streaming.getExecUrl({ containerId: id, cmd: req.cmd, tty: req.tty, stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, ...(process ? { process } : {}) }),
+      };
+    },
+
+    ExecSync: async (req: ExecSyncRequest__Output): Promise<ExecSyncResponse> => {
+      const id = rt.containers.require(required(req.containerId, 'ExecSync: container_id')).id;
+      const process = await rt.streams.processSettings(id, overrides(req.process));
+      const r = await rt.streams.execSync(id, req.cmd, Number(req.timeout), process);
+      return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode };
+    },
+
+    CreateVolume: async (req: CreateVolumeRequest__Output): Promise<Volume> =>
+      volumeMessage(await deps.volumes.create(required(req.name, 'CreateVolume: name'), req.labels ?? {})),
+
+    ListVolumes: (): ListVolumesResponse => ({ volumes: deps.volumes.list().map(volumeMessage) }),
+
+    InspectVolume: (req: InspectVolumeRequest__Output): Volume => volumeMessage(deps.volumes.get(required(req.name, 'InspectVolume: name'))),
+
+    RemoveVolume: async (req: RemoveVolumeRequest__Output): Promise<RemoveVolumeResponse> => ({
+      removed: await deps.volumes.remove(required(req.name, 'RemoveVolume: name'), req.force),
+    }),
+
+    CheckLogin: async (req: CheckLoginRequest__Output, ctx): Promise<CheckLoginResponse> => {
+      const registry = required(req.registry, 'CheckLogin: registry');
+      const creds = credentials(req.auth);
+      if (!creds) throw invalidArgument('CheckLogin: auth is required', { registry });
+      return { endpoint: await deps.checkLogin(registry, creds, ctx.signal) };
+    },
+
     Prune: async (req: PruneRequest__Output): Promise<PruneReport> => {
       const before = await images.fsUsage();
       const removedPods: string[] = [];
@@ -120,8 +188,10 @@ export function berthHandlers(
       } else {
         await images.gc();
       }
+      const removedVolumes = req.volumes ? await deps.volumes.prune() : [];
       const after = await images.fsUsage();
       return {
+        removedVolumes,
         removedImages,
         removedContainers,
         removedPods,

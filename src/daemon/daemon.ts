@@ -25,6 +25,9 @@ import { berthHandlers } from '../cri/berth-handlers';
 import { BerthService, type BerthServiceHandlers } from '../cri/berth-proto';
 import { handlersFor } from '../cri/rpc';
 import { Runtime } from '../runtime/runtime';
+import { startAutoRemove } from '../runtime/auto-remove';
+import { VolumeStore } from '../runtime/volumes';
+import { checkLogin } from '../image/registry/login-check';
 import { StreamingServer } from '../streaming/server';
 
 const log = logger('berthd');
@@ -103,7 +106,17 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
   const rt = runtime;
   const streaming = new StreamingServer({ runtime: rt.streams, address: config.streaming.address, port: config.streaming.port });
   await streaming.start();
-  const berth = berthHandlers(images, rt);
+  const volumes = new VolumeStore({
+    root: config.root,
+    users: () => rt.containers.all().map((c) => ({ id: c.id, hostPaths: (c.spec.config.mounts ?? []).map((m) => m.hostPath) })),
+  });
+  await volumes.load();
+  const autoRemove = startAutoRemove(rt);
+  const berth = berthHandlers(images, rt, {
+    streaming,
+    volumes,
+    checkLogin: (server, creds, signal) => checkLogin(registry, server, creds, signal),
+  });
   const cri: CriServer = await startCriServer(
     config.listen,
     runtimeHandlers({ version, cgroupDriver: config.runtime.cgroupDriver, verboseInfo: () => ({ config: JSON.stringify(config) }) }, rt, streaming),
@@ -122,6 +135,7 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
   return {
     async close() {
       await cri.close();
+      await autoRemove.close();
       await streaming.stop();
       await rt.close();
       await new Promise<void>((r) => (metrics ? metrics.close(() => r()) : r()));

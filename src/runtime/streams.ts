@@ -1,8 +1,10 @@
 // The runtime side of exec, attach and port-forward streaming (src/streaming/ speaks the
 // protocols; this runs the processes and opens the connections). The work is in streams/.
 import type { Duplex } from 'node:stream';
-import { failedPrecondition } from '../util/errors';
-import type { AttachRequest, ExecIO, ExecRequest, StreamingRuntime } from '../streaming/types';
+import { isAbsolute } from 'node:path';
+import { deadlineExceeded, failedPrecondition, invalidArgument, isBerthError } from '../util/errors';
+import type { AttachRequest, ExecIO, ExecProcessSettings, ExecRequest, StreamingRuntime } from '../streaming/types';
+import { resolveUser } from '../oci/user';
 import type { ContainerManager } from './container-manager';
 import type { PodManager } from './pod-manager';
 import type { OciRuntime } from '../oci/runc';
@@ -17,6 +19,16 @@ export interface ContainerStreamsDeps {
   runtime: (handler: string) => OciRuntime;
 }
 
+/** `berth exec -u/-w/-e` as asked: user as `uid[:gid]` or `name[:group]`. */
+export interface ExecOverrideRequest {
+  user?: string;
+  workdir?: string;
+  env?: string[];
+}
+
+/** Same cap as CRI ExecSync: output beyond it is dropped, not buffered. */
+const EXEC_SYNC_OUTPUT_LIMIT = 16 << 20;
+
 export class ContainerStreams implements StreamingRuntime {
   constructor(private readonly deps: ContainerStreamsDeps) {}
 
@@ -29,6 +41,47 @@ export class ContainerStreams implements StreamingRuntime {
   async exec(req: ExecRequest, io: ExecIO): Promise<{ exitCode: number }> {
     const rec = this.running(req.containerId);
     return streamExec(this.deps.runtime(rec.runtimeHandler), rec.id, req, io);
+  }
+
+  /**
+   * Validates exec overrides and resolves a user name against the container's own /etc/passwd and
+   * /etc/group (read inside its rootfs), so runc gets numeric ids. Undefined when nothing is overridden.
+   */
+  async processSettings(containerId: string, o: ExecOverrideRequest): Promise<ExecProcessSettings | undefined> {
+    const rec = this.running(containerId);
+    const ctx = { containerId: rec.id };
+    const out: ExecProcessSettings = {};
+    if (o.user) {
+      try {
+        const u = await resolveUser(rec.rootfs, { imageUser: o.user });
+        out.user = `${u.uid}:${u.gid}`;
+      } catch (e) {
+        if (isBerthError(e, 'invalid-argument')) throw invalidArgument(`exec user "${o.user}": ${e.message.replace(/the image's/g, "the container's")}`, { ...ctx, user: o.user });
+        throw e;
+      }
+    }
+    if (o.workdir) {
+      if (!isAbsolute(o.workdir)) throw invalidArgument(`exec working directory "${o.workdir}" must be absolute`, { ...ctx, workdir: o.workdir });
+      out.cwd = o.workdir;
+    }
+    if (o.env?.length) {
+      for (const e of o.env) if (e.indexOf('=') <= 0) throw invalidArgument(`exec environment entry "${e}" is not KEY=value`, ctx);
+      out.env = [...o.env];
+    }
+    return Object.keys(out).length ? out : undefined;
+  }
+
+  /** ExecSync with process overrides (CRI's ExecSync has none). */
+  async execSync(containerId: string, cmd: string[], timeoutSeconds: number, settings: ExecProcessSettings | undefined): Promise<{ stdout: Buffer; stderr: Buffer; exitCode: number }> {
+    const rec = this.running(containerId);
+    if (!cmd.length) throw invalidArgument('exec command is empty', { containerId: rec.id });
+    const r = await this.deps.runtime(rec.runtimeHandler).execSync(rec.id, cmd, {
+      timeoutMs: timeoutSeconds > 0 ? timeoutSeconds * 1000 : undefined,
+      maxOutputBytes: EXEC_SYNC_OUTPUT_LIMIT,
+      process: settings,
+    });
+    if (r.timedOut) throw deadlineExceeded(`command ${JSON.stringify(cmd)} in container ${rec.id} timed out after ${timeoutSeconds}s`, { containerId: rec.id });
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode };
   }
 
   async attach(req: AttachRequest, io: ExecIO): Promise<void> {

@@ -9,6 +9,17 @@ export interface ExecRequest {
   stdin: boolean;
   stdout: boolean;
   stderr: boolean;
+  /** berth's own Exec only (CRI's has none): what the exec'd process gets instead of the container's. */
+  process?: ExecProcessSettings;
+}
+
+/** Overrides for one exec'd process, resolved before the URL is handed out. */
+export interface ExecProcessSettings {
+  /** Numeric `uid:gid`. */
+  user?: string;
+  cwd?: string;
+  /** `KEY=value` entries added to (or replacing in) the container's environment. */
+  env?: string[];
 }
 
 export interface AttachRequest {

@@ -24,6 +24,8 @@ import { portsOf } from '../run-spec';
 import { renderTable, truncate } from '../table';
 import { imageJson, imageStatus } from './images';
 import { attachCommand, execInteractive } from './interactive';
+import { withBerth } from './image-transfer';
+import type { ProcessOverrides } from '../berth-connection';
 import { inspectPod } from './pods';
 import { registerPortForwardCommand } from './port-forward';
 
@@ -305,31 +307,46 @@ export function registerContainerCommands(program: Command, ctx: Ctx): void {
     .argument('<command...>')
     .option('-i, --interactive', 'send stdin to the command')
     .option('-t, --tty', 'allocate a terminal')
-    .option('-u, --user <user>', 'user to run as (needs the berth service)')
-    .option('-w, --workdir <dir>', 'working directory (runs through sh in the container)')
-    .option('-e, --env <KEY=VALUE>', 'set an environment variable (runs through env in the container)', collect)
+    .option('-u, --user <user>', 'user to run as: uid[:gid] or name[:group] (from the container\'s /etc/passwd and /etc/group)')
+    .option('-w, --workdir <dir>', 'working directory in the container (absolute)')
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (KEY alone: take it from here)', collect)
     .option('--timeout <seconds>', 'kill the command after this long (default: none; not with -i/-t)')
     .passThroughOptions()
     .action(
       ctx.action(async (ref: string, cmd: string[], o: { interactive?: boolean; tty?: boolean; user?: string; workdir?: string; env?: string[]; timeout?: string }) => {
-        if (o.user !== undefined) throw notYetAvailable('exec -u', 'the berth service', EXIT.usage);
         const timeout = o.timeout === undefined ? 0 : Number(o.timeout);
         if (!Number.isInteger(timeout) || timeout < 0) throw new CliError(`invalid --timeout "${o.timeout}"`, EXIT.usage);
         const interactive = !!(o.interactive || o.tty);
         if (interactive && timeout) throw new CliError('--timeout works without -i/-t only', EXIT.usage);
-        let argv = cmd;
-        // CRI's exec carries only argv: env and cwd go through programs in the container.
-        const env = (o.env ?? []).map((e) => parseEnv(e)).filter((e) => !!e);
-        if (env.length) argv = ['env', ...env.map((e) => `${e.key}=${e.value}`), ...argv];
-        if (o.workdir !== undefined) argv = ['sh', '-c', 'cd "$0" && exec "$@"', o.workdir, ...argv];
+        if (o.user !== undefined && o.user.trim() === '') throw new CliError('invalid --user "": give uid[:gid] or name[:group]', EXIT.usage);
+        if (o.workdir !== undefined && !o.workdir.startsWith('/')) throw new CliError(`invalid --workdir "${o.workdir}": the path must be absolute`, EXIT.usage);
+        let env: string[];
+        try {
+          env = (o.env ?? []).map((e) => parseEnv(e)).filter((e) => !!e).map((e) => `${e.key}=${e.value}`);
+        } catch (e) {
+          throw new CliError((e as Error).message, EXIT.usage);
+        }
+        const overrides: ProcessOverrides | undefined =
+          o.user !== undefined || o.workdir !== undefined || env.length ? { user: o.user ?? '', workdir: o.workdir ?? '', env } : undefined;
         const conn = ctx.conn();
         const v = await findContainer(conn, ref);
-        if (interactive) return execInteractive(conn, v, argv, { stdin: !!o.interactive, tty: !!o.tty });
-        const deadline = timeout ? timeout * 1000 + 30_000 : DEADLINE.exec;
-        const r = await conn.runtime('ExecSync', { containerId: v.ctr.id, cmd: argv, timeout }, deadline);
-        process.stdout.write(r.stdout);
-        process.stderr.write(r.stderr);
-        return r.exitCode;
+        // -u/-w/-e go through berth's own exec: CRI's carries only argv.
+        return withBerth(ctx, async (berth) => {
+          try {
+            if (interactive) return await execInteractive(conn, v, cmd, { stdin: !!o.interactive, tty: !!o.tty, ...(overrides ? { process: { overrides, berth } } : {}) });
+            const deadline = timeout ? timeout * 1000 + 30_000 : DEADLINE.exec;
+            const r = overrides
+              ? await berth.execSync({ containerId: v.ctr.id, cmd, timeout, process: overrides }, deadline)
+              : await conn.runtime('ExecSync', { containerId: v.ctr.id, cmd, timeout }, deadline);
+            process.stdout.write(r.stdout);
+            process.stderr.write(r.stderr);
+            return r.exitCode;
+          } catch (e) {
+            // docker's code for an exec user that does not exist: the command could not be invoked.
+            if (e instanceof CliError && /^exec user /.test(e.message)) throw new CliError(e.message, EXIT.cannotInvoke);
+            throw e;
+          }
+        });
       }),
     );
 

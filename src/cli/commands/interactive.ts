@@ -1,5 +1,6 @@
 // The interactive paths of exec, attach and run: a CRI Exec/Attach call for a streaming URL, then a
 // session on this process's stdio (src/cli/streaming/).
+import type { BerthConnection, ProcessOverrides } from '../berth-connection';
 import type { Connection } from '../connection';
 import { containerStatus, sleep } from '../container-ops';
 import { CliError, EXIT } from '../errors';
@@ -24,12 +25,15 @@ export function failureCode(message: string): number {
 export interface ExecInteractiveOptions {
   stdin: boolean;
   tty: boolean;
+  /** -u/-w/-e: through berth's own Exec (CRI's carries only argv). */
+  process?: { overrides: ProcessOverrides; berth: BerthConnection };
 }
 
 /** `exec -i/-t`: runs argv in the container with this process's stdio; returns its exit code. */
 export async function execInteractive(conn: Connection, v: ContainerView, argv: string[], o: ExecInteractiveOptions): Promise<number> {
   if (o.stdin && o.tty) requireTerminalStdin();
-  const { url } = await conn.runtime('Exec', { containerId: v.ctr.id, cmd: argv, tty: o.tty, stdin: o.stdin, stdout: true, stderr: !o.tty });
+  const req = { containerId: v.ctr.id, cmd: argv, tty: o.tty, stdin: o.stdin, stdout: true, stderr: !o.tty };
+  const { url } = o.process ? await o.process.berth.exec({ ...req, process: o.process.overrides }) : await conn.runtime('Exec', req);
   const end = await runStdioSession(url, { stdin: o.stdin, tty: o.tty, stderr: !o.tty });
   switch (end.kind) {
     case 'exit':

@@ -6,7 +6,8 @@ import type { Connection } from '../connection';
 import type { Ctx } from '../context';
 import type { ContainerStatus__Output } from '../../cri/proto';
 import { containerStatus, removeContainer, streamLogs, waitForExit } from '../container-ops';
-import { CliError, EXIT, notYetAvailable } from '../errors';
+import { CliError, EXIT } from '../errors';
+import { withBerth } from './image-transfer';
 import { collect, type PublishedPort } from '../flags';
 import { generateName, NAME_RE } from '../names';
 import { print, warn } from '../output';
@@ -52,7 +53,7 @@ function addRunOptions(cmd: Command): Command {
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (KEY alone: take it from here)', collect)
     .option('--env-file <file>', 'read environment variables from a file', collect)
     .option('-p, --publish <[ip:]hostPort:ctrPort[/proto]>', 'publish a container port on the node', collect)
-    .option('-v, --volume <host:ctr[:ro]>', 'bind mount a host path', collect)
+    .option('-v, --volume <host:ctr[:ro]|name:ctr[:ro]>', 'bind mount a host path, or a named volume (made on first use)', collect)
     .option('--entrypoint <cmd>', 'replace the image\'s entrypoint')
     .option('-w, --workdir <dir>', 'working directory in the container')
     .option('-u, --user <uid[:gid]|name[:gid]>', 'user to run as')
@@ -72,7 +73,8 @@ interface Created {
 }
 
 /** Everything up to a created container. Failures are CliErrors with docker's 125. */
-async function createFromFlags(conn: Connection, image: string, args: string[], o: RunOptions): Promise<Created> {
+async function createFromFlags(ctx: Ctx, image: string, args: string[], o: RunOptions): Promise<Created> {
+  const conn = ctx.conn();
   let parsed;
   let envTexts: string[] = [];
   try {
@@ -107,6 +109,20 @@ async function createFromFlags(conn: Connection, image: string, args: string[], 
     }
   }
 
+  // Named volumes: berthd makes them (if new) and says where they are.
+  if (parsed.mounts.some((m) => m.volume !== undefined)) {
+    await withBerth(ctx, async (b) => {
+      for (const m of parsed.mounts) {
+        if (m.volume === undefined) continue;
+        try {
+          m.hostPath = (await b.createVolume({ name: m.volume })).mountpoint;
+        } catch (e) {
+          throw new CliError(`volume ${m.volume}: ${(e as Error).message}`, EXIT.runFailed);
+        }
+      }
+    });
+  }
+
   const ports: PublishedPort[] = [];
   for (const p of parsed.ports) ports.push(p.hostPort ? p : { ...p, hostPort: await freePort(p.hostIp, p.protocol) });
   const spec = buildRunSpec({ name, image, args, options: o, parsed, ports });
@@ -126,7 +142,7 @@ async function createFromFlags(conn: Connection, image: string, args: string[], 
 export function registerRunCommands(program: Command, ctx: Ctx): void {
   addRunOptions(program.command('create').description('Create a container (in a pod of its own) without starting it')).action(
     ctx.action(async (image: string, args: string[], o: RunOptions) => {
-      const c = await createFromFlags(ctx.conn(), image, args, o);
+      const c = await createFromFlags(ctx, image, args, o);
       print(c.id);
     }),
   );
@@ -135,12 +151,11 @@ export function registerRunCommands(program: Command, ctx: Ctx): void {
     .option('--detach-keys <keys>', 'with -it: keys that detach, leaving the container running', 'ctrl-p,ctrl-q');
   run.action(
     ctx.action(async (image: string, args: string[], o: RunOptions & { detachKeys: string }) => {
-      if (o.rm && o.detach) throw notYetAvailable('--rm with -d (removal when the container exits)', 'the berth service', EXIT.usage);
       // Refuse before anything is made.
       if (o.interactive && o.tty && !o.detach) requireTerminalStdin();
       parseDetachKeys(o.detachKeys);
       const conn = ctx.conn();
-      const c = await createFromFlags(conn, image, args, o);
+      const c = await createFromFlags(ctx, image, args, o);
       const view = async (): Promise<ContainerView> => (await listContainerViews(conn)).find((v) => v.ctr.id === c.id)!;
       try {
         await conn.runtime('StartContainer', { containerId: c.id }, 60_000);

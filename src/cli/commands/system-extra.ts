@@ -78,27 +78,30 @@ export function registerSystemExtraCommands(program: Command, ctx: Ctx): void {
   events(system.command('events').description('Stream container, pod and image events until interrupted'));
   system
     .command('prune')
-    .description('Remove exited containers, not-ready pods and dangling (-a: all unused) images')
+    .description('Remove exited containers, not-ready pods and dangling (-a: all unused) images (--volumes: unused volumes)')
     .option('-a, --all', 'remove every image no container uses, not only untagged ones')
     .option('-f, --force', 'do not ask for confirmation')
+    .option('--volumes', 'also remove named volumes no container mounts')
     .option('--format <format>', 'table or json')
     .action(
-      ctx.action(async (o: { all?: boolean; force?: boolean; format?: string }) => {
+      ctx.action(async (o: { all?: boolean; force?: boolean; volumes?: boolean; format?: string }) => {
         const fmt = outputFormat(o.format);
         if (!o.force && process.stdin.isTTY) {
           const what = ['all exited containers', 'all pods that are not ready', o.all ? 'all images without a container using them' : 'all dangling images'];
+          if (o.volumes) what.push('all volumes no container mounts');
           const yes = await confirm(`WARNING! This will remove:\n${what.map((w) => `  - ${w}`).join('\n')}\n\nAre you sure you want to continue?`);
           if (!yes) return;
         }
-        const r = await withBerth(ctx, (b) => b.prune({ images: o.all ? 'ALL_UNUSED' : 'DANGLING', containers: true, pods: true }));
+        const r = await withBerth(ctx, (b) => b.prune({ images: o.all ? 'ALL_UNUSED' : 'DANGLING', containers: true, pods: true, volumes: !!o.volumes }));
         const reclaimed = Number(r.reclaimedBytes);
         if (fmt === 'json') {
-          return printJson({ ContainersDeleted: r.removedContainers, PodsDeleted: r.removedPods, ImagesDeleted: r.removedImages, SpaceReclaimed: reclaimed });
+          return printJson({ ContainersDeleted: r.removedContainers, PodsDeleted: r.removedPods, ImagesDeleted: r.removedImages, VolumesDeleted: r.removedVolumes, SpaceReclaimed: reclaimed });
         }
         const section = (title: string, ids: string[]) => ids.length && print(`${title}:\n${ids.join('\n')}\n`);
         section('Deleted Containers', r.removedContainers);
         section('Deleted Pods', r.removedPods);
         section('Deleted Images', r.removedImages);
+        section('Deleted Volumes', r.removedVolumes);
         print(`Total reclaimed space: ${humanSize(reclaimed)}`);
       }),
     );

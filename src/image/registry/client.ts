@@ -178,6 +178,19 @@ export class RegistryClient {
   }
 
   /**
+   * GET <endpoint>/v2/ with `opts.auth` through the token or basic flow (docker login's check).
+   * Resolves when the registry answers 200; a refusal is a permission-denied error.
+   */
+  async ping(ep: RegistryEndpoint, opts: RequestOptions = {}): Promise<void> {
+    const ref: ImageReference = { domain: new URL(ep.url).host, path: '' };
+    const what = `login to ${ep.url}`;
+    const sent = await this.send(ep, ref, { method: 'GET', target: `${ep.url}${ep.pathPrefix}/`, what }, opts);
+    if (sent.res.statusCode === 200) return this.finish(sent);
+    sent.wd.stop();
+    throw await this.httpError(sent.res, what, ep, ref, sent.url);
+  }
+
+  /**
    * Fetches the manifest (or index) a reference names. By digest when the reference has one
    * (endpoints with "pull"), else by tag (endpoints with "resolve"). The bytes are verified
    * against the reference's digest, or against Docker-Content-Digest when the registry sends it.
@@ -540,6 +553,8 @@ export class RegistryClient {
   }
 
   private scope(ref: ImageReference, push: boolean): string {
+    // No repository (the /v2/ check of ping): a token without a scope, as docker login asks.
+    if (!ref.path) return '';
     return `repository:${ref.path}:${push ? 'pull,push' : 'pull'}`;
   }
 

@@ -75,6 +75,7 @@ async function execPipes(runtime: OciRuntime, containerId: string, req: ExecRequ
   const proc = runtime.execStreaming(containerId, req.cmd, {
     tty: false,
     stdio: [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    process: req.process,
   });
   const child = proc.child;
   // runc's own stdout/stderr are the process's; a client that did not ask for one gets nothing of it.
@@ -110,7 +111,7 @@ async function execTty(runtime: OciRuntime, containerId: string, req: ExecReques
   }
   let proc: ExecProcess;
   try {
-    proc = runtime.execStreaming(containerId, req.cmd, { tty: true, stdio: [slave, slave, slave] });
+    proc = runtime.execStreaming(containerId, req.cmd, { tty: true, stdio: [slave, slave, slave], process: req.process });
   } catch (e) {
     closeSync(master);
     throw e;

@@ -53,8 +53,12 @@ describe('parseVolume (-v)', () => {
     assert.equal(parseVolume('/a:/b:shared').propagation, 'PROPAGATION_BIDIRECTIONAL');
     assert.equal(parseVolume('./x:/b', '/home/me').hostPath, '/home/me/x');
   });
-  it('refuses named volumes, relative container paths and unknown options', () => {
-    assert.throws(() => parseVolume('data:/srv'), /named volume "data" needs the berth service/);
+  it('takes named volumes (berthd resolves them) and refuses bad names, relative container paths and unknown options', () => {
+    assert.deepEqual(parseVolume('data:/srv:ro'), { hostPath: '', volume: 'data', containerPath: '/srv', readonly: true, selinuxRelabel: false, propagation: 'PROPAGATION_PRIVATE' });
+    assert.equal(parseVolume('my.vol-1_x:/srv').volume, 'my.vol-1_x');
+    assert.equal(parseVolume('/data:/srv').volume, undefined);
+    assert.throws(() => parseVolume('-bad:/srv'), /invalid volume name "-bad"/);
+    assert.throws(() => parseVolume('a b:/srv'), /invalid volume name/);
     assert.throws(() => parseVolume('/data:srv'), /container path must be absolute/);
     assert.throws(() => parseVolume('/data:/srv:rw,bogus'), /invalid volume option "bogus"/);
     assert.throws(() => parseVolume('/data'), /invalid volume/);

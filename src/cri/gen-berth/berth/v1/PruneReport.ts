@@ -7,6 +7,7 @@ export interface PruneReport {
   'removedContainers'?: (string)[];
   'removedPods'?: (string)[];
   'reclaimedBytes'?: (number | string | Long);
+  'removedVolumes'?: (string)[];
 }
 
 export interface PruneReport__Output {
@@ -14,4 +15,5 @@ export interface PruneReport__Output {
   'removedContainers': (string)[];
   'removedPods': (string)[];
   'reclaimedBytes': (string);
+  'removedVolumes': (string)[];
 }

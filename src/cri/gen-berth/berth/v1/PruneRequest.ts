@@ -23,10 +23,12 @@ export interface PruneRequest {
   'images'?: (_berth_v1_PruneRequest_ImagePrune);
   'containers'?: (boolean);
   'pods'?: (boolean);
+  'volumes'?: (boolean);
 }
 
 export interface PruneRequest__Output {
   'images': (_berth_v1_PruneRequest_ImagePrune__Output);
   'containers': (boolean);
   'pods': (boolean);
+  'volumes': (boolean);
 }

@@ -1,0 +1,12 @@
+// Original file: proto/berth/v1/berth.proto
+
+
+export interface CreateVolumeRequest {
+  'name'?: (string);
+  'labels'?: ({[key: string]: string});
+}
+
+export interface CreateVolumeRequest__Output {
+  'name': (string);
+  'labels': ({[key: string]: string});
+}

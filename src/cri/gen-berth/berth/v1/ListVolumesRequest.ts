@@ -1,0 +1,8 @@
+// Original file: proto/berth/v1/berth.proto
+
+
+export interface ListVolumesRequest {
+}
+
+export interface ListVolumesRequest__Output {
+}
