@@ -38,7 +38,8 @@ export function describeRpcError(e: ServiceError, socket: string, what: string, 
   const details = e.details || e.message;
   switch (e.code) {
     case Code.UNAVAILABLE:
-      if (/No connection established|connect|ENOENT|ECONNREFUSED|EACCES/i.test(details)) {
+      // grpc-js's own failure to reach the socket; not a registry or other host berthd could not reach.
+      if (/No connection established/i.test(details) || (details.includes(socket) && /connect|ENOENT|ECONNREFUSED|EACCES/i.test(details))) {
         const why = /EACCES/.test(details) ? ' (permission denied: are you root?)' : '';
         return `cannot connect to berthd at ${socket}: is it running?${why}`;
       }

@@ -239,7 +239,7 @@ export function registerImageTransferCommands(program: Command, ctx: Ctx): void 
 
   program
     .command('login')
-    .description('Store credentials for a registry (docker config.json; used by pull and push)')
+    .description('Check credentials against a registry and store them (docker config.json; used by pull and push)')
     .argument('<server>', 'registry host[:port], e.g. registry.example.com:5000')
     .option('-u, --username <user>', 'user name')
     .option('-p, --password <password>', 'password (visible in the process list: prefer --password-stdin)')
@@ -263,11 +263,13 @@ export function registerImageTransferCommands(program: Command, ctx: Ctx): void 
           password = await ask('Password: ', { secret: true });
         }
         if (!username || !password) throw usageError('username and password must not be empty');
+        // As docker: the registry must accept them before they are kept (berthd asks it; the CLI
+        // has no registry client of its own). A refusal saves nothing.
+        await withBerth(ctx, (b) => b.checkLogin({ registry: server, auth: { username, password } }));
         const store = new CredentialStore();
         await store.set(server, { username, password });
-        // berthd checks them against the registry on the next pull or push; the CLI has no
-        // registry client of its own.
         print(`Credentials for ${registryKey(server)} saved in ${store.file}`);
+        print('Login Succeeded');
       }),
     );
 
