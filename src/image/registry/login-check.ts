@@ -29,7 +29,8 @@ export async function checkLogin(client: RegistryClient, server: string, creds: 
       return ep.url;
     } catch (e) {
       if (e instanceof BerthError && e.kind === 'permission-denied') {
-        throw new BerthError('permission-denied', `login to ${host} failed: the registry refused the credentials for "${creds.username ?? ''}" (${e.message})`, {
+        const status = typeof e.context.status === 'number' ? `HTTP ${e.context.status}` : e.message;
+        throw new BerthError('permission-denied', `login to ${host} failed: the registry refused the credentials for "${creds.username ?? ''}" (${status})`, {
           registry: host,
           endpoint: ep.url,
         });

@@ -21,7 +21,8 @@ describe('command tree', () => {
     const { program } = buildProgram();
     const paths = commandTree(program).map((n) => n.path.join(' '));
     for (const c of ['run', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'ps', 'logs', 'exec', 'inspect', 'stats', 'top', 'port', 'wait',
-      'pod ls', 'pod inspect', 'pod stop', 'pod rm', 'pull', 'images', 'rmi', 'image inspect', 'info', 'version', 'df', 'completion']) {
+      'pod ls', 'pod inspect', 'pod stop', 'pod rm', 'pull', 'images', 'rmi', 'image inspect', 'info', 'version', 'df', 'completion',
+      'volume create', 'volume ls', 'volume inspect', 'volume rm']) {
       assert.ok(paths.includes(c), `${c} in ${paths.join(', ')}`);
     }
     for (const c of allCommands(program).slice(1)) assert.ok(c.description(), `${c.name()} has a description`);
@@ -33,6 +34,9 @@ describe('command tree', () => {
     execFileSync('bash', ['-n'], { input: bash });
     assert.match(bash, /"pod"\) words="ls ps inspect stop rm/);
     assert.match(bash, /"run"\) words="[^"]*--publish/);
+    assert.match(bash, /"volume"\) words="create ls list inspect rm remove /);
+    assert.match(bash, /"volume rm"\) words="[^"]*--force[^"]*"; dynamic="\$\(berth volume ls -q/);
+    assert.match(bash, /"exec"\) words="[^"]*--user[^"]*--workdir[^"]*--env/);
     assert.equal(readFileSync(join(REPO, 'contrib/completion/berth.bash'), 'utf8'), `${bash}`, 'regenerate: berth completion bash > contrib/completion/berth.bash');
     assert.equal(readFileSync(join(REPO, 'contrib/completion/_berth'), 'utf8'), `${zshCompletion(program)}`, 'regenerate: berth completion zsh > contrib/completion/_berth');
   });
@@ -52,7 +56,7 @@ COMP_WORDS=(berth logs --t); COMP_CWORD=2; _berth; echo "\${COMPREPLY[*]}"`;
 
 describe('main', () => {
   it('--help on commands exits 0', () => {
-    for (const args of [['--help'], ['run', '--help'], ['pod', 'rm', '--help'], ['image', 'inspect', '--help']]) {
+    for (const args of [['--help'], ['run', '--help'], ['pod', 'rm', '--help'], ['image', 'inspect', '--help'], ['volume', '--help'], ['volume', 'rm', '--help'], ['exec', '--help'], ['login', '--help']]) {
       const r = cli(args);
       assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stdout, /^Usage: berth /);
