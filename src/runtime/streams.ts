@@ -51,10 +51,12 @@ export class ContainerStreams implements StreamingRuntime {
     const rec = this.running(containerId);
     const ctx = { containerId: rec.id };
     const out: ExecProcessSettings = {};
+    let home: string | undefined;
     if (o.user) {
       try {
         const u = await resolveUser(rec.rootfs, { imageUser: o.user });
         out.user = `${u.uid}:${u.gid}`;
+        home = u.home;
       } catch (e) {
         if (isBerthError(e, 'invalid-argument')) throw invalidArgument(`exec user "${o.user}": ${e.message.replace(/the image's/g, "the container's")}`, { ...ctx, user: o.user });
         throw e;
@@ -64,10 +66,11 @@ export class ContainerStreams implements StreamingRuntime {
       if (!isAbsolute(o.workdir)) throw invalidArgument(`exec working directory "${o.workdir}" must be absolute`, { ...ctx, workdir: o.workdir });
       out.cwd = o.workdir;
     }
-    if (o.env?.length) {
-      for (const e of o.env) if (e.indexOf('=') <= 0) throw invalidArgument(`exec environment entry "${e}" is not KEY=value`, ctx);
-      out.env = [...o.env];
-    }
+    const env = [...(o.env ?? [])];
+    for (const e of env) if (e.indexOf('=') <= 0) throw invalidArgument(`exec environment entry "${e}" is not KEY=value`, ctx);
+    // The container's HOME is its own user's: another user gets theirs (as the spec builder does), unless -e sets it.
+    if (home !== undefined && !env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${home}`);
+    if (env.length) out.env = env;
     return Object.keys(out).length ? out : undefined;
   }
 

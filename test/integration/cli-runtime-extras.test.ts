@@ -76,6 +76,10 @@ describe('berth CLI: exec overrides, run --rm -d, named volumes', { timeout: 600
     assert.ok(nobody, passwd);
     assert.equal((await ok(['exec', '-u', 'nobody', name, 'id', '-u'])).stdout.trim(), nobody[2]);
     assert.equal((await ok(['exec', '-u', 'nobody', name, 'id', '-g'])).stdout.trim(), nobody[3]);
+    // HOME follows the user (from passwd), unless -e sets it.
+    assert.equal((await ok(['exec', name, 'sh', '-c', 'echo $HOME'])).stdout.trim(), '/root');
+    assert.equal((await ok(['exec', '-u', 'nobody', name, 'sh', '-c', 'echo $HOME'])).stdout.trim(), nobody[5]);
+    assert.equal((await ok(['exec', '-u', 'nobody', '-e', 'HOME=/x', name, 'sh', '-c', 'echo $HOME'])).stdout.trim(), '/x');
     // Numeric uid:gid, no entry needed.
     assert.equal((await ok(['exec', '-u', '4321:4322', name, 'sh', '-c', 'echo $(id -u):$(id -g)'])).stdout.trim(), '4321:4322');
     // name:group
