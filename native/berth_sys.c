@@ -1,6 +1,6 @@
 // berth_sys: the few Linux syscalls Node lacks (mknod, l*xattr, mount, umount2; for streaming: ptys,
 // SOCK_SEQPACKET sockets, connecting inside a network namespace; spawning without fork in
-// berth_spawn.c), as a tiny N-API addon.
+// berth_spawn.c; creating pod namespaces in berth_ns.c), as a tiny N-API addon.
 // Every function returns a negative errno on failure instead of throwing; src/snapshot/sys.ts turns
 // that into a proper Node-style ErrnoException, so this file stays minimal.
 #define _GNU_SOURCE
@@ -620,6 +620,7 @@ static napi_value js_connect_in_netns(napi_env env, napi_callback_info info) {
 }
 
 napi_status berth_spawn_register(napi_env env, napi_value exports); // berth_spawn.c
+napi_status berth_ns_register(napi_env env, napi_value exports);    // berth_ns.c
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -639,7 +640,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"connectInNetns", NULL, js_connect_in_netns, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
-  if (berth_spawn_register(env, exports) != napi_ok) return NULL;
+  if (berth_spawn_register(env, exports) != napi_ok || berth_ns_register(env, exports) != napi_ok) return NULL;
   return exports;
 }
 

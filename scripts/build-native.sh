@@ -11,7 +11,11 @@ if [ -z "$gyp" ] || [ ! -f "$gyp" ]; then
 fi
 [ -n "$gyp" ] || { echo "build-native: node-gyp not found (it ships with npm)" >&2; exit 1; }
 # Rebuild only when the source changed.
-if [ -f build/Release/berth_sys.node ] && [ build/Release/berth_sys.node -nt berth_sys.c ] && [ build/Release/berth_sys.node -nt berth_spawn.c ] && [ build/Release/berth_sys.node -nt binding.gyp ]; then exit 0; fi
+if [ -f build/Release/berth_sys.node ]; then
+  stale=
+  for f in *.c binding.gyp; do [ build/Release/berth_sys.node -nt "$f" ] || stale=1; done
+  [ -n "$stale" ] || exit 0
+fi
 # Build against the installed Node's own headers: node-gyp would otherwise download them, and CI
 # has no internet. npm sets npm_config_nodedir on this kind of machine; otherwise find them.
 nodedir=${npm_config_nodedir:-}

@@ -2,11 +2,11 @@
 // once and kept alive by bind mounts at <dir>/<kind>/<podId>; containers join them by path.
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { alreadyExists, failedPrecondition, internal, invalidArgument, isBerthError } from '../util/errors';
+import { alreadyExists, failedPrecondition, internal, invalidArgument } from '../util/errors';
 import { logger } from '../util/log';
 import { ensurePrivateBindMount, unmountAll } from './mount';
 import { planSysctls, type NamespaceKind } from './sysctls';
-import { unshareAndPin } from './unshare';
+import { errnoError, loadAddon } from '../util/native-addon';
 
 export type { NamespaceKind } from './sysctls';
 
@@ -20,7 +20,6 @@ export interface PinOptions {
   hostname?: string;
   /** Namespaced sysctls, written inside the new namespaces; host-wide ones are rejected. */
   sysctls?: Record<string, string>;
-  timeoutMs?: number;
 }
 
 export interface PinnedNamespaces {
@@ -69,17 +68,6 @@ function prepareDir(dir: string): Promise<void> {
   return p;
 }
 
-// Runs inside the new namespaces. Values arrive as positional arguments, never spliced into the
-// script text, so no quoting issues. $1: bring lo up (1/0), $2: hostname or "", then path/value pairs.
-// Exit status 3 means the kernel rejected a sysctl (unknown name or bad value): the caller's fault.
-const HELPER_SCRIPT = [
-  'set -e',
-  'lo=$1; host=$2; shift 2',
-  'if [ "$lo" = 1 ]; then ip link set lo up; fi',
-  'if [ -n "$host" ]; then printf "%s" "$host" > /proc/sys/kernel/hostname; fi',
-  'while [ $# -gt 0 ]; do printf "%s" "$2" > "$1" || { echo "cannot set sysctl $1" >&2; exit 3; }; shift 2; done',
-].join('\n');
-
 export async function pinNamespaces(
   dir: string,
   podId: string,
@@ -108,21 +96,18 @@ export async function pinNamespaces(
   }
   const pinned: PinnedNamespaces = { podId, paths };
   try {
-    // unshare bind-mounts onto existing files only.
-    for (const p of Object.values(paths)) await fsp.writeFile(p, '', { mode: 0o444 });
-    const argv = [
-      'sh',
-      '-c',
-      HELPER_SCRIPT,
-      'berth-ns-helper',
-      unique.includes('net') ? '1' : '0',
-      opts.hostname ?? '',
-      ...writes.flatMap((w) => [w.path, w.value]),
-    ];
-    await unshareAndPin({ pinTo: paths, argv, timeoutMs: opts.timeoutMs }).catch((e: unknown) => {
-      if (isBerthError(e) && e.context.code === 3) throw invalidArgument(`${e.message}`, { podId, sysctls: Object.keys(opts.sysctls ?? {}) });
-      throw e;
-    });
+    // Bind mounts go onto existing files only.
+    await Promise.all(Object.values(paths).map((p) => fsp.writeFile(p, '', { mode: 0o444 })));
+    const r = await loadAddon().pinNewNamespaces(paths, opts.hostname ?? null, unique.includes('net'), writes.map((w) => [w.path, w.value]));
+    if (r.errno < 0) {
+      const code = errnoError(r.errno, r.step, podId).code;
+      // The kernel refusing a sysctl (unknown name, bad value) is the caller's fault.
+      if (r.step === 'sysctl') {
+        const w = writes[r.index];
+        throw invalidArgument(`cannot set sysctl ${w?.name} to "${w?.value}": ${code}`, { podId, sysctl: w?.name });
+      }
+      throw internal(`cannot create the pod's namespaces (${r.step}: ${code})`, { podId, step: r.step });
+    }
     for (const [k, p] of Object.entries(paths))
       if (!(await isNamespaceFile(p))) throw internal(`${k} namespace was not pinned at ${p}`, { podId, path: p });
   } catch (e) {

@@ -7,7 +7,7 @@ import { mkdirSync, statSync, existsSync, promises as fsp } from 'node:fs';
 import { dirname, join, isAbsolute } from 'node:path';
 import { BerthError, deadlineExceeded, errorMessage, failedPrecondition, invalidArgument, isBerthError, notFound } from '../util/errors';
 import { logger } from '../util/log';
-import { writeFileAtomic } from '../util/atomic-file';
+import { PER_BOOT, writeFileAtomic } from '../util/atomic-file';
 import type { RecordStore } from '../store/record-store';
 import type { ImageService } from '../image/image-service';
 import type { OverlaySnapshotter } from '../snapshot/overlay';
@@ -207,7 +207,7 @@ export class ContainerManager {
         targetPid: target?.pid,
       });
       ociSpec.annotations = { ...ociSpec.annotations, ...spec.annotations };
-      await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(ociSpec), 0o600);
+      await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(ociSpec), 0o600, PER_BOOT);
       mkdirSync(dirname(logPath), { recursive: true, mode: 0o755 });
       const runtime = this.deps.runtime(rec.runtimeHandler);
       const started = await startContainer({

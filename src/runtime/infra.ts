@@ -18,7 +18,7 @@ import { closeSync, openSync, readSync, fstatSync, unlinkSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { writeFileAtomic } from '../util/atomic-file';
+import { PER_BOOT, writeFileAtomic } from '../util/atomic-file';
 import { deadlineExceeded, errorMessage, failedPrecondition, internal, unavailable } from '../util/errors';
 import { logger } from '../util/log';
 import { spawnProcess, type SpawnedProcess } from '../util/spawn';
@@ -176,7 +176,7 @@ export async function startInfra(opts: StartInfraOptions): Promise<InfraProcess>
       await fsp.writeFile(procs, String(leader)).catch(() => undefined);
     }
     try {
-      await writeFileAtomic(opts.pidFile, `${catatonitPid}\n`, 0o644);
+      await writeFileAtomic(opts.pidFile, `${catatonitPid}\n`, 0o644, PER_BOOT);
     } catch (e) {
       throw internal(`cannot write infra pid file ${opts.pidFile}: ${errorMessage(e)}`, { ...ctx, pidFile: opts.pidFile }, e);
     }

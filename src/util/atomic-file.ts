@@ -17,12 +17,25 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export interface AtomicWriteOptions {
+  /**
+   * false: atomic against a crash of berthd (the rename), not durable against a power loss (no
+   * fsync). For per-boot files under the state dir (tmpfs /run in production, where fsync is free
+   * anyway): after a reboot they describe processes that no longer exist. Default true.
+   */
+  durable?: boolean;
+}
+
+/** For files under the state dir (see AtomicWriteOptions.durable). */
+export const PER_BOOT: AtomicWriteOptions = { durable: false };
+
+export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o644, opts: AtomicWriteOptions = {}): Promise<void> {
+  const durable = opts.durable ?? true;
   const tmp = tempName(target);
   const fh = await fsp.open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (durable) await fh.sync();
   } catch (e) {
     await fh.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true });
@@ -35,7 +48,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     await fsp.rm(tmp, { force: true });
     throw e;
   }
-  await fsyncDir(dirname(target));
+  if (durable) await fsyncDir(dirname(target));
 }
 
 export function writeFileAtomicSync(target: string, data: string | Uint8Array, mode = 0o644): void {

@@ -35,6 +35,16 @@ export interface BerthSysAddon {
   spawn(path: string, argv: string[], envp: string[], cwd: string | null, fds: number[], setsid: boolean): number;
   /** cb(exit code or -1, signal or 0, 0 | -errno of waitpid) once `pid` is reaped; 0 or -errno. */
   waitExit(pid: number, cb: (code: number, signal: number, err: number) => void, keepAlive: boolean): number;
+  /**
+   * On a thread of its own: unshares new namespaces of the kinds given, bind-mounts each onto its
+   * (existing) pin file, then brings lo up, sets the hostname and writes [path, value] sysctls in them.
+   */
+  pinNewNamespaces(
+    pins: Partial<Record<'net' | 'ipc' | 'uts', string>>,
+    hostname: string | null,
+    loopbackUp: boolean,
+    sysctls: [string, string][],
+  ): Promise<{ errno: number; step: string; index: number }>;
 }
 
 let addon: BerthSysAddon | undefined;
