@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pushFixture } from '../test/helpers/fixtures';
 import { benchImage, BENCH_IMAGE_VERSION, DEFAULT_CACHE_DIR, type BenchImageInfo } from './lib/bench-image';
-import { berthdEntry, repoRoot, startBerthd } from './lib/berthd';
+import { berthdEntry, berthdNodeFlags, repoRoot, startBerthd } from './lib/berthd';
 import { startContainerd } from './lib/containerd';
 import { collectCpuProfile, formatProfile, type ProfileSummary } from './lib/cpuprofile';
 import type { BenchDaemon } from './lib/daemon';
@@ -291,7 +291,7 @@ async function main(): Promise<number> {
 
     const list = [...results.values()];
     const out: string[] = ['', `PullImage of ${pushed.reference}: ${img.totalFiles} files, ${(img.totalContent / MiB).toFixed(0)} MiB content, ${(img.totalCompressed / MiB).toFixed(0)} MiB gzip, ${img.layers.length} layers; ${rounds} cold rounds per runtime`, ''];
-    for (const r of list) out.push(`${r.runtime.padEnd(10)} ${r.version ?? '(did not start)'}`);
+    for (const r of list) out.push(`${r.runtime.padEnd(10)} ${r.version ?? '(did not start)'}${r.runtime === 'berth' ? ` (node ${berthdNodeFlags().join(' ')})` : ''}`);
     out.push('', table(list), '');
     const b = results.get('berth')?.summary;
     const c = results.get('containerd')?.summary;
@@ -331,6 +331,7 @@ async function main(): Promise<number> {
           loadavgAfter: loadavg(),
         },
         berthd: berthdEntry().compiled ? 'dist (compiled)' : 'src (tsx)',
+        berthdNodeFlags: berthdNodeFlags(),
         image: {
           version: BENCH_IMAGE_VERSION,
           reference: pushed.reference,

@@ -1,8 +1,9 @@
 // berthd for benchmarks: the compiled daemon (dist/, built by scripts/bench.sh) for fair numbers,
-// or the TypeScript sources under tsx when dist/ is missing or BERTH_BENCH_FROM_SOURCE=1. Own temp
-// root/state/socket, no metrics listener, the benchmark registry's hosts.toml directory.
+// or the TypeScript sources under tsx when dist/ is missing or BERTH_BENCH_FROM_SOURCE=1, with the
+// node flags bin/berthd uses. Own temp root/state/socket, no metrics listener, the benchmark
+// registry's hosts.toml directory.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RUNC_BIN } from './containerd';
@@ -26,9 +27,20 @@ export interface BerthdOptions {
   logLevel?: string;
   /** Write a V8 CPU profile (.cpuprofile) into this dir when berthd exits. */
   cpuProfDir?: string;
-  /** Extra node flags (e.g. --max-old-space-size=...). */
+  /** Extra node flags, after bin/berthd's own (e.g. --max-old-space-size=...). */
   nodeFlags?: string[];
   extraArgs?: string[];
+}
+
+/**
+ * The node flags bin/berthd starts the daemon with (its `node_flags="..."` line): the benchmarks
+ * measure the daemon as users run it, and the flags are kept in one place.
+ */
+export function berthdNodeFlags(): string[] {
+  const script = join(repoRoot(), 'bin', 'berthd');
+  const m = /^node_flags="([^"]*)"$/m.exec(readFileSync(script, 'utf8'));
+  if (!m) throw new Error(`${script}: no node_flags="..." line; the benchmarks start berthd with its flags`);
+  return m[1]!.split(/\s+/).filter(Boolean);
 }
 
 /** How berthd is launched: compiled JS, or sources under tsx. */
@@ -53,6 +65,7 @@ export async function startBerthd(opts: BerthdOptions): Promise<BenchDaemon> {
   const entry = berthdEntry();
   const args = [
     ...prof,
+    ...berthdNodeFlags(),
     ...(opts.nodeFlags ?? []),
     ...entry.args,
     '--config', config,
