@@ -88,12 +88,13 @@ export async function pinNamespaces(
   const root = await canonicalDir(dir);
   await prepareDir(root);
   const paths: Partial<Record<NamespaceKind, string>> = {};
-  for (const k of unique) {
-    await fsp.mkdir(join(root, k), { recursive: true, mode: 0o711 });
-    const p = pinnedPath(root, k, podId);
-    if (await isNamespaceFile(p)) throw alreadyExists(`${k} namespace of pod ${podId} is already pinned`, { podId, path: p });
-    paths[k] = p;
-  }
+  for (const k of unique) paths[k] = pinnedPath(root, k, podId);
+  await Promise.all(
+    unique.map(async (k) => {
+      await fsp.mkdir(join(root, k), { recursive: true, mode: 0o711 });
+      if (await isNamespaceFile(paths[k]!)) throw alreadyExists(`${k} namespace of pod ${podId} is already pinned`, { podId, path: paths[k] });
+    }),
+  );
   const pinned: PinnedNamespaces = { podId, paths };
   try {
     // Bind mounts go onto existing files only.
@@ -108,8 +109,11 @@ export async function pinNamespaces(
       }
       throw internal(`cannot create the pod's namespaces (${r.step}: ${code})`, { podId, step: r.step });
     }
-    for (const [k, p] of Object.entries(paths))
-      if (!(await isNamespaceFile(p))) throw internal(`${k} namespace was not pinned at ${p}`, { podId, path: p });
+    await Promise.all(
+      Object.entries(paths).map(async ([k, p]) => {
+        if (!(await isNamespaceFile(p))) throw internal(`${k} namespace was not pinned at ${p}`, { podId, path: p });
+      }),
+    );
   } catch (e) {
     await unpinNamespaces(root, podId).catch((ue) => log.warn({ podId, err: ue }, 'cleanup after failed pin failed'));
     throw e;

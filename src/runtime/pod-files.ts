@@ -146,9 +146,11 @@ export async function writePodFiles(dir: string, opts: PodFilesOptions): Promise
 
   await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
   try {
-    await writeFileAtomic(paths.hostnamePath, `${hostname}\n`, 0o644, PER_BOOT);
-    await writeFileAtomic(paths.hostsPath, hosts, 0o644, PER_BOOT);
-    await writeFileAtomic(paths.resolvConfPath, resolv, 0o644, PER_BOOT);
+    await Promise.all([
+      writeFileAtomic(paths.hostnamePath, `${hostname}\n`, 0o644, PER_BOOT),
+      writeFileAtomic(paths.hostsPath, hosts, 0o644, PER_BOOT),
+      writeFileAtomic(paths.resolvConfPath, resolv, 0o644, PER_BOOT),
+    ]);
   } catch (e) {
     throw internal(`cannot write pod files in ${dir}: ${errorMessage(e)}`, { dir }, e);
   }

@@ -297,9 +297,8 @@ export class OverlaySnapshotter {
       const id = meta.nextId;
       const dir = this.snapDir(id);
       await fsp.rm(dir, { recursive: true, force: true }); // an orphan reconcile did not get to
-      await fsp.mkdir(join(dir, 'fs'), { recursive: true, mode: 0o755 });
-      await fsp.mkdir(join(dir, 'work'), { mode: 0o700 });
-      await fsp.chmod(join(dir, 'fs'), 0o755);
+      await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
+      await Promise.all([fsp.mkdir(join(dir, 'fs'), { mode: 0o755 }).then(() => fsp.chmod(join(dir, 'fs'), 0o755)), fsp.mkdir(join(dir, 'work'), { mode: 0o700 })]);
       const entry: MetaEntry = { id, ...(parentKey !== undefined ? { parent: parentKey } : {}), kind: 'active', createdAt: new Date().toISOString() };
       const next: MetaFile = { ...meta, nextId: id + 1, snapshots: { ...meta.snapshots, [key]: entry } };
       await this.save(next);
