@@ -1,9 +1,13 @@
 // On-disk record of each attachment: the exact network config and runtime args used for ADD and
 // the result it returned. DEL and CHECK must use these even if the conf dir changed since, and
 // reconcile finds orphans through them. One JSON file per container (pod) id, written atomically.
+// The cache lives in the state dir (tmpfs /run in production) and describes attachments of this
+// boot only, so it is written without fsync (PER_BOOT): atomic against a crash of berthd. Should a
+// state dir on disk lose a write to a power cut, the empty file reads as no record, and reconcile
+// detaches with the current config, which is all DEL needs after a reboot (IPAM frees by id).
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, isAtomicTemp, writeFileAtomic } from '../util/atomic-file';
+import { isAtomicTemp, PER_BOOT, writeFileAtomic } from '../util/atomic-file';
 import { internal } from '../util/errors';
 import { logger } from '../util/log';
 import type { NetworkConfigList } from './cni-config';
@@ -43,6 +47,10 @@ export class CniResultCache {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
+    if (text === '') {
+      log.warn({ containerId: id, file: this.file(id) }, 'empty CNI cache entry (a write lost to a power cut?): treated as absent');
+      return undefined;
+    }
     try {
       const rec = JSON.parse(text) as CachedAttachment;
       if (rec.format !== 1 || !rec.network || !rec.runtime) throw new Error('unknown record format');
@@ -55,13 +63,12 @@ export class CniResultCache {
   async put(rec: Omit<CachedAttachment, 'format' | 'updatedAt'>): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const full: CachedAttachment = { format: 1, ...rec, updatedAt: new Date().toISOString() };
-    await writeFileAtomic(this.file(rec.runtime.containerId), JSON.stringify(full, null, 2), 0o600);
+    await writeFileAtomic(this.file(rec.runtime.containerId), JSON.stringify(full), 0o600, PER_BOOT);
   }
 
   async remove(id: string): Promise<void> {
     try {
       await fsp.rm(this.file(id));
-      await fsyncDir(this.dir);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }

@@ -158,7 +158,11 @@ export class ContainerManager {
       cgroupsPath: cgPath,
     };
     this.containers.set(id, rec);
-    await this.persist(rec);
+    // The intent record is written while the rootfs is prepared: a crash before it lands leaves only
+    // an active snapshot and a bundle dir that no record claims, which the start-up reconcile
+    // removes. Nothing runs (conmon, runc) before it has landed.
+    const recorded = this.persist(rec);
+    recorded.catch(() => undefined);
     try {
       mkdirSync(rec.rootfs, { recursive: true, mode: 0o755 });
       await this.deps.snapshots.prepareActive(id, image.layers.at(-1)?.chainId);
@@ -209,6 +213,7 @@ export class ContainerManager {
       ociSpec.annotations = { ...ociSpec.annotations, ...spec.annotations };
       await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(ociSpec), 0o600, PER_BOOT);
       mkdirSync(dirname(logPath), { recursive: true, mode: 0o755 });
+      await recorded;
       const runtime = this.deps.runtime(rec.runtimeHandler);
       const started = await startContainer({
         id,
@@ -237,6 +242,8 @@ export class ContainerManager {
       return id;
     } catch (e) {
       log.warn({ containerId: id, name: fullName, err: errorMessage(e) }, 'container creation failed; rolling back');
+      // The record write must not land after release() deleted it.
+      await recorded.catch(() => undefined);
       await this.release(rec).catch((err) => log.error({ containerId: id, err: errorMessage(err) }, 'rollback incomplete; reconcile will retry'));
       throw e;
     }

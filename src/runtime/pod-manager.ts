@@ -159,6 +159,8 @@ export class PodManager {
     // Intent first: whatever happens next, reconcile finds this record and can undo it.
     this.pods.set(id, rec);
     await this.persist(rec);
+    // The pod's hosts file gets its IPs while the pod starts its infra and records itself ready.
+    let hostsWritten: Promise<void> | undefined;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o711 });
       const hostNetwork = rec.networkMode === 'NODE';
@@ -196,7 +198,8 @@ export class PodManager {
         );
         endTimer();
         rec.ips = net.ips;
-        await updatePodHosts(dir, hostname, rec.ips);
+        hostsWritten = updatePodHosts(dir, hostname, rec.ips);
+        hostsWritten.catch(() => undefined);
       }
       if (rec.pidMode === 'POD') {
         rec.infra = await startInfra({
@@ -209,12 +212,13 @@ export class PodManager {
         });
       }
       rec.state = 'ready';
-      await this.persist(rec);
+      await Promise.all([hostsWritten, this.persist(rec)]);
       this.deps.events.emitPod('created', id);
       log.info({ podId: id, name: fullName, ips: rec.ips, ms: Date.now() - t0 }, 'pod sandbox ready');
       return id;
     } catch (e) {
       log.warn({ podId: id, name: fullName, err: errorMessage(e) }, 'pod sandbox creation failed; rolling back');
+      await hostsWritten?.catch(() => undefined);
       try {
         await this.teardown(rec);
         await this.forget(rec);
