@@ -1,6 +1,6 @@
 // Creating and pinning a pod's namespaces without running a program: namespaces belong to a
 // thread, so a short-lived thread of our own unshares new net/ipc/uts namespaces, bind-mounts
-// each onto its pin file, sets them up (loopback up, hostname, sysctls) and exits. This replaces
+// each onto its pin file (created if missing), sets them up (loopback up, hostname, sysctls) and exits. This replaces
 // unshare(1) + sh + ip(8) (three execs and a fork) on every RunPodSandbox.
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -85,6 +85,14 @@ static void ns_pin_work(struct ns_pin *p) {
   }
   for (int i = 0; i < NS_KINDS; i++) {
     if (!p->pin[i]) continue;
+    // A bind mount needs an existing file to land on.
+    int fd = open(p->pin[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+    if (fd < 0) {
+      p->err = errno;
+      p->step = "create pin file";
+      return;
+    }
+    close(fd);
     char src[64];
     snprintf(src, sizeof(src), "/proc/thread-self/ns/%s", ns_names[i]);
     if (mount(src, p->pin[i], NULL, MS_BIND, NULL) != 0) {

@@ -97,8 +97,6 @@ export async function pinNamespaces(
   );
   const pinned: PinnedNamespaces = { podId, paths };
   try {
-    // Bind mounts go onto existing files only.
-    await Promise.all(Object.values(paths).map((p) => fsp.writeFile(p, '', { mode: 0o444 })));
     const r = await loadAddon().pinNewNamespaces(paths, opts.hostname ?? null, unique.includes('net'), writes.map((w) => [w.path, w.value]));
     if (r.errno < 0) {
       const code = errnoError(r.errno, r.step, podId).code;
@@ -109,11 +107,6 @@ export async function pinNamespaces(
       }
       throw internal(`cannot create the pod's namespaces (${r.step}: ${code})`, { podId, step: r.step });
     }
-    await Promise.all(
-      Object.entries(paths).map(async ([k, p]) => {
-        if (!(await isNamespaceFile(p))) throw internal(`${k} namespace was not pinned at ${p}`, { podId, path: p });
-      }),
-    );
   } catch (e) {
     await unpinNamespaces(root, podId).catch((ue) => log.warn({ podId, err: ue }, 'cleanup after failed pin failed'));
     throw e;

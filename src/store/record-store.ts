@@ -20,6 +20,8 @@ export function decodeKey(name: string): string {
 
 export class RecordStore<T> {
   private readonly dir: string;
+  /** Keys whose file (and directory entry) is known to be on disk. */
+  private readonly durable = new Set<string>();
 
   constructor(root: string, readonly bucket: string) {
     this.dir = join(root, bucket);
@@ -31,10 +33,15 @@ export class RecordStore<T> {
   }
 
   async put(key: string, value: T): Promise<void> {
-    await writeFileAtomic(this.file(key), JSON.stringify(value), 0o600);
+    // A record already on disk durably is replaced without syncing the directory: a power cut
+    // leaves the old record or the new one, both states the start-up reconcile handles.
+    const replacing = this.durable.has(key);
+    await writeFileAtomic(this.file(key), JSON.stringify(value), 0o600, { syncDir: !replacing });
+    this.durable.add(key);
   }
 
   async delete(key: string): Promise<void> {
+    this.durable.delete(key);
     await fsp.rm(this.file(key), { force: true });
   }
 

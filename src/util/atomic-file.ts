@@ -24,6 +24,12 @@ export interface AtomicWriteOptions {
    * anyway): after a reboot they describe processes that no longer exist. Default true.
    */
   durable?: boolean;
+  /**
+   * false (with durable): the data is synced but not the directory entry. For replacing a file
+   * that already exists durably: a power cut then leaves the old version or the new one, never
+   * a torn or missing file. Default true.
+   */
+  syncDir?: boolean;
 }
 
 /** For files under the state dir (see AtomicWriteOptions.durable). */
@@ -48,7 +54,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     await fsp.rm(tmp, { force: true });
     throw e;
   }
-  if (durable) await fsyncDir(dirname(target));
+  if (durable && (opts.syncDir ?? true)) await fsyncDir(dirname(target));
 }
 
 export function writeFileAtomicSync(target: string, data: string | Uint8Array, mode = 0o644): void {

@@ -37,7 +37,7 @@ export interface BerthSysAddon {
   waitExit(pid: number, cb: (code: number, signal: number, err: number) => void, keepAlive: boolean): number;
   /**
    * On a thread of its own: unshares new namespaces of the kinds given, bind-mounts each onto its
-   * (existing) pin file, then brings lo up, sets the hostname and writes [path, value] sysctls in them.
+   * pin file (created if missing), then brings lo up, sets the hostname and writes [path, value] sysctls in them.
    */
   pinNewNamespaces(
     pins: Partial<Record<'net' | 'ipc' | 'uts', string>>,
