@@ -10,6 +10,11 @@ export function outputFormat(value: string | undefined): OutputFormat {
   throw usageError(`unsupported --format "${value}": use table or json`);
 }
 
+/** --format of the inspect commands, which print JSON only (accepted so scripts can say so). */
+export function requireJsonFormat(command: string, value: string | undefined): void {
+  if (value !== undefined && value !== 'json') throw usageError(`unsupported --format "${value}": ${command} prints json`);
+}
+
 export function print(text: string): void {
   process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
 }

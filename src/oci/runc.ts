@@ -2,7 +2,7 @@
 // Container creation goes through conmon (conmon.ts), which runs `<runtime> create` itself;
 // this module covers every other lifecycle command.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, writeFileSync } from 'node:fs';
 import { tmpdir, constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +10,7 @@ import { BerthError, deadlineExceeded, failedPrecondition, internal, invalidArgu
 import { logger } from '../util/log';
 import { run as runProgram } from '../util/run';
 import { spawnProcess, type SpawnedProcess } from '../util/spawn';
-import type { OciLinuxResources } from './runtime-spec';
+import type { OciLinuxResources, OciProcess } from './runtime-spec';
 
 const log = logger('oci-runtime');
 
@@ -115,7 +115,8 @@ export class OciRuntime {
     const pidFile = join(tmpdir(), `berth-exec-${tag}.pid`);
     const logFile = join(tmpdir(), `berth-exec-${tag}.log`);
     const limit = opts.maxOutputBytes ?? 16 << 20;
-    const argv = [...this.globalArgs(), `--log=${logFile}`, '--log-format=json', 'exec', ...processOverrideArgs(opts.process), '--pid-file', pidFile, id, ...args];
+    const proc = execProcessArgs(id, args, false, opts.process, tag);
+    const argv = [...this.globalArgs(), `--log=${logFile}`, '--log-format=json', 'exec', '--pid-file', pidFile, ...proc.argv];
     const ctx = { runtime: this.path, command: 'exec', container: id };
     try {
       let child: SpawnedProcess;
@@ -155,7 +156,7 @@ export class OciRuntime {
       }
       return { exitCode: code, stdout: stdout.value(), stderr: stderr.value(), timedOut };
     } finally {
-      await Promise.all([unlinkIfPresent(pidFile), unlinkIfPresent(logFile)]);
+      await Promise.all([unlinkIfPresent(pidFile), unlinkIfPresent(logFile), ...(proc.file ? [unlinkIfPresent(proc.file)] : [])]);
     }
   }
 
@@ -171,7 +172,8 @@ export class OciRuntime {
     const tag = `${id.slice(0, 32)}-${randomBytes(6).toString('hex')}`;
     const pidFile = join(tmpdir(), `berth-exec-${tag}.pid`);
     const logFile = join(tmpdir(), `berth-exec-${tag}.log`);
-    const argv = [...this.globalArgs(), `--log=${logFile}`, '--log-format=json', 'exec', ...(opts.tty ? ['--tty'] : []), ...processOverrideArgs(opts.process), '--pid-file', pidFile, id, ...args];
+    const proc = execProcessArgs(id, args, opts.tty, opts.process, tag);
+    const argv = [...this.globalArgs(), `--log=${logFile}`, '--log-format=json', 'exec', ...(opts.tty ? ['--tty'] : []), '--pid-file', pidFile, ...proc.argv];
     const ctx = { runtime: this.path, command: 'exec', container: id };
     // Own session and process group: berthd's signals never reach it, and it can be killed as a group.
     const child = spawn(this.path, argv, { detached: true, stdio: opts.stdio });
@@ -203,6 +205,7 @@ export class OciRuntime {
       cleanup: async () => {
         await fsp.rm(pidFile, { force: true });
         await fsp.rm(logFile, { force: true });
+        if (proc.file) await fsp.rm(proc.file, { force: true });
       },
     };
   }
@@ -239,14 +242,45 @@ export interface ExecSyncOptions {
 export interface ExecProcessOverrides {
   /** `uid[:gid]`, numeric (resolve names before). */
   user?: string;
+  /**
+   * With `base`: the exec'd process's supplementary groups, replacing the container's (runc's
+   * --additional-gids only adds to them, so a user change goes through a full process spec).
+   */
+  additionalGids?: number[];
   cwd?: string;
   /** `KEY=value` entries added to (or replacing in) the container's environment. */
   env?: string[];
+  /** The container's own process (its bundle's config.json): exec from a full spec based on it. */
+  base?: OciProcess;
 }
 
 function processOverrideArgs(o: ExecProcessOverrides | undefined): string[] {
   if (!o) return [];
   return [...(o.user ? ['--user', o.user] : []), ...(o.cwd ? ['--cwd', o.cwd] : []), ...(o.env ?? []).flatMap((e) => ['--env', e])];
+}
+
+/** The full process spec for `runc exec --process`: the container's, with the overrides applied. */
+export function execProcessSpec(base: OciProcess, args: string[], tty: boolean, o: ExecProcessOverrides): OciProcess {
+  const [uid, gid] = (o.user ?? `${base.user.uid}:${base.user.gid}`).split(':').map(Number);
+  const keyOf = (e: string) => e.slice(0, e.indexOf('='));
+  const overridden = new Set((o.env ?? []).map(keyOf));
+  const { consoleSize: _consoleSize, ...rest } = base as OciProcess & { consoleSize?: unknown };
+  return {
+    ...rest,
+    terminal: tty,
+    args,
+    user: { ...base.user, uid: uid!, gid: gid ?? uid!, additionalGids: o.additionalGids ?? base.user.additionalGids },
+    cwd: o.cwd ?? base.cwd,
+    env: [...base.env.filter((e) => !overridden.has(keyOf(e))), ...(o.env ?? [])],
+  };
+}
+
+/** runc exec arguments for the process: a spec file (returned for removal) or flags plus args. */
+function execProcessArgs(id: string, args: string[], tty: boolean, o: ExecProcessOverrides | undefined, tag: string): { argv: string[]; file?: string } {
+  if (!o?.base) return { argv: [...processOverrideArgs(o), id, ...args] };
+  const file = join(tmpdir(), `berth-exec-${tag}.process.json`);
+  writeFileSync(file, JSON.stringify(execProcessSpec(o.base, args, tty, o)), { mode: 0o600 });
+  return { argv: ['--process', file, id], file };
 }
 
 export interface ExecStreamingOptions {

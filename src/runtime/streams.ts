@@ -1,10 +1,12 @@
 // The runtime side of exec, attach and port-forward streaming (src/streaming/ speaks the
 // protocols; this runs the processes and opens the connections). The work is in streams/.
 import type { Duplex } from 'node:stream';
-import { isAbsolute } from 'node:path';
-import { deadlineExceeded, failedPrecondition, invalidArgument, isBerthError } from '../util/errors';
+import { promises as fsp } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { deadlineExceeded, errorMessage, failedPrecondition, internal, invalidArgument, isBerthError } from '../util/errors';
 import type { AttachRequest, ExecIO, ExecProcessSettings, ExecRequest, StreamingRuntime } from '../streaming/types';
 import { resolveUser } from '../oci/user';
+import type { OciProcess } from '../oci/runtime-spec';
 import type { ContainerManager } from './container-manager';
 import type { PodManager } from './pod-manager';
 import type { OciRuntime } from '../oci/runc';
@@ -56,6 +58,10 @@ export class ContainerStreams implements StreamingRuntime {
       try {
         const u = await resolveUser(rec.rootfs, { imageUser: o.user });
         out.user = `${u.uid}:${u.gid}`;
+        // As docker: the user's own groups, not those of the container's process; replacing them
+        // takes a full process spec based on the container's own.
+        out.additionalGids = u.additionalGids.length ? u.additionalGids : [u.gid];
+        out.base = await readBundleProcess(rec.bundle, rec.id);
         home = u.home;
       } catch (e) {
         if (isBerthError(e, 'invalid-argument')) throw invalidArgument(`exec user "${o.user}": ${e.message.replace(/the image's/g, "the container's")}`, { ...ctx, user: o.user });
@@ -97,5 +103,14 @@ export class ContainerStreams implements StreamingRuntime {
     if (pod.state !== 'ready') throw failedPrecondition(`pod sandbox ${pod.id} is not ready`, { podId: pod.id, port });
     // A host-network pod has no pinned namespace: its localhost is the host's.
     await forwardPort(pod.id, pod.networkMode === 'NODE' ? undefined : pod.namespaces.net, port, stream, signal);
+  }
+}
+
+/** The container's own process spec, from its bundle. */
+async function readBundleProcess(bundle: string, containerId: string): Promise<OciProcess> {
+  try {
+    return (JSON.parse(await fsp.readFile(join(bundle, 'config.json'), 'utf8')) as { process: OciProcess }).process;
+  } catch (e) {
+    throw internal(`cannot read the process spec of container ${containerId}: ${errorMessage(e)}`, { containerId });
   }
 }

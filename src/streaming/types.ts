@@ -1,6 +1,7 @@
 // Domain types of the streaming server: what a CRI Exec/Attach/PortForward call registers, and the
 // interface through which the protocol layer reaches the runtime (implemented in src/runtime/).
 import type { Duplex, Readable, Writable } from 'node:stream';
+import type { OciProcess } from '../oci/runtime-spec';
 
 export interface ExecRequest {
   containerId: string;
@@ -17,6 +18,10 @@ export interface ExecRequest {
 export interface ExecProcessSettings {
   /** Numeric `uid:gid`. */
   user?: string;
+  /** With user: the user's groups (primary first); the container's own are not inherited. */
+  additionalGids?: number[];
+  /** The container's own process spec, which the overrides are applied to (opaque here). */
+  base?: OciProcess;
   cwd?: string;
   /** `KEY=value` entries added to (or replacing in) the container's environment. */
   env?: string[];

@@ -302,6 +302,7 @@ describe('berth CLI against a real berthd', { timeout: 600_000 }, () => {
     assert.match((await ok(['top', name])).stdout, /httpd -f -p 80/);
 
     const [ins] = await json<any[]>(['inspect', name]);
+    assert.deepEqual((await json<any[]>(['inspect', '--format', 'json', name]))[0].Id, ins.Id);
     assert.equal(ins.Type, 'container');
     assert.equal(ins.Id, id);
     assert.equal(ins.State, 'running');

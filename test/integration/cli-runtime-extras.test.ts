@@ -76,6 +76,8 @@ describe('berth CLI: exec overrides, run --rm -d, named volumes', { timeout: 600
     assert.ok(nobody, passwd);
     assert.equal((await ok(['exec', '-u', 'nobody', name, 'id', '-u'])).stdout.trim(), nobody[2]);
     assert.equal((await ok(['exec', '-u', 'nobody', name, 'id', '-g'])).stdout.trim(), nobody[3]);
+    // The user's own groups, not root's inherited from the container process (as docker).
+    assert.equal((await ok(['exec', '-u', 'nobody', name, 'id', '-G'])).stdout.trim(), nobody[3]);
     // HOME follows the user (from passwd), unless -e sets it.
     assert.equal((await ok(['exec', name, 'sh', '-c', 'echo $HOME'])).stdout.trim(), '/root');
     assert.equal((await ok(['exec', '-u', 'nobody', name, 'sh', '-c', 'echo $HOME'])).stdout.trim(), nobody[5]);

@@ -18,7 +18,7 @@ import {
 import { CliError, EXIT, notYetAvailable } from '../errors';
 import { collect, formatPort, parseEnv, parseFilter, type Filter } from '../flags';
 import { ago, nsToMs, parseSince, shortId, isoTime } from '../format';
-import { outputFormat, print, printJson, warn } from '../output';
+import { outputFormat, print, printJson, requireJsonFormat, warn } from '../output';
 import { findContainer, isCliPod, listContainerViews, pickContainer, type ContainerView } from '../resolve';
 import { portsOf } from '../run-spec';
 import { renderTable, truncate } from '../table';
@@ -421,8 +421,10 @@ export function registerContainerCommands(program: Command, ctx: Ctx): void {
     .description('Show details of containers, pods or images as JSON')
     .argument('<name-or-id...>')
     .option('--type <type>', 'container, pod or image')
+    .option('-f, --format <format>', 'json (the only format)')
     .action(
-      ctx.action(async (refs: string[], o: { type?: string }) => {
+      ctx.action(async (refs: string[], o: { type?: string; format?: string }) => {
+        requireJsonFormat('inspect', o.format);
         if (o.type && !['container', 'pod', 'image'].includes(o.type)) throw new CliError(`invalid --type "${o.type}"`, EXIT.usage);
         const conn = ctx.conn();
         const out: unknown[] = [];

@@ -6,7 +6,7 @@ import { DEADLINE } from '../connection';
 import type { Ctx } from '../context';
 import { CliError, EXIT } from '../errors';
 import { humanSize, shortId } from '../format';
-import { outputFormat, print, printJson, warn } from '../output';
+import { outputFormat, print, printJson, requireJsonFormat, warn } from '../output';
 import { renderTable } from '../table';
 import { BerthConnection } from '../berth-connection';
 
@@ -160,8 +160,9 @@ export function registerImageCommands(program: Command, ctx: Ctx): void {
   rmi(program.command('rmi').description('Remove images'));
 
   const inspect = (cmd: Command) =>
-    cmd.argument('<image...>', 'image references or ids').action(
-      ctx.action(async (refs: string[]) => {
+    cmd.argument('<image...>', 'image references or ids').option('-f, --format <format>', 'json (the only format)').action(
+      ctx.action(async (refs: string[], o: { format?: string }) => {
+        requireJsonFormat('image inspect', o.format);
         const out = [];
         let code = EXIT.ok as number;
         for (const ref of refs) {

@@ -4,7 +4,7 @@ import type { Connection } from '../connection';
 import type { Ctx } from '../context';
 import { CliError, EXIT } from '../errors';
 import { ago, isoTime, nsToMs, shortId } from '../format';
-import { outputFormat, print, printJson, warn } from '../output';
+import { outputFormat, print, printJson, requireJsonFormat, warn } from '../output';
 import { findPod, listPods, podDisplayName } from '../resolve';
 import { renderTable } from '../table';
 
@@ -88,8 +88,10 @@ export function registerPodCommands(program: Command, ctx: Ctx): void {
     .command('inspect')
     .description('Show details of pods as JSON')
     .argument('<pod...>')
+    .option('-f, --format <format>', 'json (the only format)')
     .action(
-      ctx.action(async (refs: string[]) => {
+      ctx.action(async (refs: string[], o: { format?: string }) => {
+        requireJsonFormat('pod inspect', o.format);
         const out: unknown[] = [];
         let code = EXIT.ok as number;
         for (const ref of refs) {

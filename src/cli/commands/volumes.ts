@@ -6,7 +6,7 @@ import type { Volume__Output } from '../berth-connection';
 import type { Ctx } from '../context';
 import { CliError, EXIT, usageError } from '../errors';
 import { collect, parseLabel } from '../flags';
-import { outputFormat, print, printJson, warn } from '../output';
+import { outputFormat, print, printJson, requireJsonFormat, warn } from '../output';
 import { renderTable } from '../table';
 import { withBerth } from './image-transfer';
 
@@ -67,10 +67,10 @@ export function registerVolumeCommands(program: Command, ctx: Ctx): void {
     .command('inspect')
     .description('Show details of volumes as JSON')
     .argument('<name...>')
-    .option('--format <format>', 'json (the only format)')
+    .option('-f, --format <format>', 'json (the only format)')
     .action(
       ctx.action(async (names: string[], o: { format?: string }) => {
-        if (o.format !== undefined && o.format !== 'json') throw usageError(`unsupported --format "${o.format}": volume inspect prints json`);
+        requireJsonFormat('volume inspect', o.format);
         const out: unknown[] = [];
         let code: number = EXIT.ok;
         await withBerth(ctx, async (b) => {
