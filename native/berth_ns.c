@@ -3,7 +3,7 @@
 // each onto its pin file (created if missing), sets them up (loopback up, hostname, sysctls) and exits. This replaces
 // unshare(1) + sh + ip(8) (three execs and a fork) on every RunPodSandbox.
 #define _GNU_SOURCE
-#include <node_api.h>
+#include "berth_napi.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -16,14 +16,6 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define CHECK(call)                                                   \
-  do {                                                                \
-    if ((call) != napi_ok) {                                          \
-      napi_throw_error(env, NULL, "berth_sys: bad arguments: " #call); \
-      return NULL;                                                    \
-    }                                                                 \
-  } while (0)
 
 #define NS_KINDS 3
 static const char *const ns_names[NS_KINDS] = {"net", "ipc", "uts"};
@@ -160,14 +152,6 @@ static void ns_pin_call_js(napi_env env, napi_value cb, void *ctx, void *data) {
   ns_pin_free(p);
 }
 
-static char *dup_string(napi_env env, napi_value v) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
-  char *s = malloc(len + 1);
-  if (s) napi_get_value_string_utf8(env, v, s, len + 1, &len);
-  return s;
-}
-
 // pinNewNamespaces({net?, ipc?, uts?}: pin paths, hostname | null, loUp, [[path, value], ...])
 //   -> Promise<{errno: 0 | -errno, step, index}>
 static napi_value js_pin_new_namespaces(napi_env env, napi_callback_info info) {
@@ -186,10 +170,10 @@ static napi_value js_pin_new_namespaces(napi_env env, napi_callback_info info) {
     napi_valuetype t;
     if (napi_has_named_property(env, argv[0], ns_names[i], &has) != napi_ok) ok = false;
     if (ok && has && napi_get_named_property(env, argv[0], ns_names[i], &v) == napi_ok && napi_typeof(env, v, &t) == napi_ok && t == napi_string)
-      ok = (p->pin[i] = dup_string(env, v)) != NULL;
+      ok = (p->pin[i] = get_string(env, v)) != NULL;
   }
   napi_valuetype t;
-  if (ok && napi_typeof(env, argv[1], &t) == napi_ok && t == napi_string) ok = (p->hostname = dup_string(env, argv[1])) != NULL;
+  if (ok && napi_typeof(env, argv[1], &t) == napi_ok && t == napi_string) ok = (p->hostname = get_string(env, argv[1])) != NULL;
   bool lo = false;
   if (ok) ok = napi_get_value_bool(env, argv[2], &lo) == napi_ok;
   p->lo_up = lo;
@@ -203,8 +187,8 @@ static napi_value js_pin_new_namespaces(napi_env env, napi_callback_info info) {
     for (uint32_t i = 0; i < n && ok; i++) {
       napi_value pair, a, b;
       ok = napi_get_element(env, argv[3], i, &pair) == napi_ok && napi_get_element(env, pair, 0, &a) == napi_ok &&
-           napi_get_element(env, pair, 1, &b) == napi_ok && (p->sysctl_paths[i] = dup_string(env, a)) != NULL &&
-           (p->sysctl_values[i] = dup_string(env, b)) != NULL;
+           napi_get_element(env, pair, 1, &b) == napi_ok && (p->sysctl_paths[i] = get_string(env, a)) != NULL &&
+           (p->sysctl_values[i] = get_string(env, b)) != NULL;
     }
   }
   if (!ok) {

@@ -4,7 +4,7 @@
 // no longer grows with the daemon. Exits are reaped by one detached thread per child blocked in
 // waitpid(pid) (libuv only ever waits for its own pids, so the two never steal each other's).
 #define _GNU_SOURCE
-#include <node_api.h>
+#include "berth_napi.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -16,20 +16,6 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#define CHECK(call)                                                   \
-  do {                                                                \
-    if ((call) != napi_ok) {                                          \
-      napi_throw_error(env, NULL, "berth_sys: bad arguments: " #call); \
-      return NULL;                                                    \
-    }                                                                 \
-  } while (0)
-
-static napi_value int_value(napi_env env, int64_t n) {
-  napi_value r;
-  napi_create_int64(env, n, &r);
-  return r;
-}
 
 static void free_strv(char **v) {
   if (v == NULL) return;
@@ -72,11 +58,11 @@ static char **get_strv(napi_env env, napi_value arr) {
 // not a pipe, as with libuv: ending a writable side is a shutdown(), which a pipe does not support.
 static napi_value js_socketpair(napi_env env, napi_callback_info info) {
   int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return int_value(env, -errno);
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return make_int(env, -errno);
   napi_value arr;
   CHECK(napi_create_array_with_length(env, 2, &arr));
-  CHECK(napi_set_element(env, arr, 0, int_value(env, fds[0])));
-  CHECK(napi_set_element(env, arr, 1, int_value(env, fds[1])));
+  CHECK(napi_set_element(env, arr, 0, make_int(env, fds[0])));
+  CHECK(napi_set_element(env, arr, 1, make_int(env, fds[1])));
   return arr;
 }
 
@@ -87,7 +73,7 @@ static napi_value js_close_fd(napi_env env, napi_callback_info info) {
   int32_t fd;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   CHECK(napi_get_value_int32(env, argv[0], &fd));
-  return int_value(env, close(fd) == 0 ? 0 : -errno);
+  return make_int(env, close(fd) == 0 ? 0 : -errno);
 }
 
 // spawn(file, argv, envp, cwd | null, fds, setsid) -> pid | -errno
@@ -102,23 +88,20 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   uint32_t nfds = 0;
   bool setsid_flag = false;
   int result = -EINVAL;
-  size_t len = 0;
   napi_valuetype t;
 
-  if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) goto bad;
-  file = malloc(len + 1);
-  if (file == NULL) goto oom;
-  napi_get_value_string_utf8(env, argv[0], file, len + 1, &len);
+  if ((file = get_string(env, argv[0])) == NULL) {
+    result = 0; // exception pending
+    goto out;
+  }
   if ((args = get_strv(env, argv[1])) == NULL || (envp = get_strv(env, argv[2])) == NULL) {
     result = 0; // exception pending
     goto out;
   }
   if (napi_typeof(env, argv[3], &t) != napi_ok) goto bad;
-  if (t == napi_string) {
-    napi_get_value_string_utf8(env, argv[3], NULL, 0, &len);
-    cwd = malloc(len + 1);
-    if (cwd == NULL) goto oom;
-    napi_get_value_string_utf8(env, argv[3], cwd, len + 1, &len);
+  if (t == napi_string && (cwd = get_string(env, argv[3])) == NULL) {
+    result = 0;
+    goto out;
   }
   if (napi_get_array_length(env, argv[4], &nfds) != napi_ok || nfds > 64) goto bad;
   if (napi_get_value_bool(env, argv[5], &setsid_flag) != napi_ok) goto bad;
@@ -178,7 +161,7 @@ out:
   free(cwd);
   free_strv(args);
   free_strv(envp);
-  return result == 0 ? NULL : int_value(env, result);
+  return result == 0 ? NULL : make_int(env, result);
 }
 
 struct exit_waiter {
@@ -207,7 +190,7 @@ static void exit_waiter_call_js(napi_env env, napi_value cb, void *ctx, void *da
     int code = -1, sig = 0;
     if (w->err == 0 && WIFEXITED(w->status)) code = WEXITSTATUS(w->status);
     if (w->err == 0 && WIFSIGNALED(w->status)) sig = WTERMSIG(w->status);
-    napi_value args[3] = {int_value(env, code), int_value(env, sig), int_value(env, -w->err)};
+    napi_value args[3] = {make_int(env, code), make_int(env, sig), make_int(env, -w->err)};
     napi_value global;
     napi_get_global(env, &global);
     napi_call_function(env, global, cb, 3, args, NULL);
@@ -226,13 +209,13 @@ static napi_value js_wait_exit(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[0], &pid));
   CHECK(napi_get_value_bool(env, argv[2], &keep_alive));
   struct exit_waiter *w = calloc(1, sizeof(*w));
-  if (w == NULL) return int_value(env, -ENOMEM);
+  if (w == NULL) return make_int(env, -ENOMEM);
   w->pid = pid;
   napi_value name;
   CHECK(napi_create_string_utf8(env, "berth exit waiter", NAPI_AUTO_LENGTH, &name));
   if (napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, NULL, exit_waiter_call_js, &w->tsfn) != napi_ok) {
     free(w);
-    return int_value(env, -ENOMEM);
+    return make_int(env, -ENOMEM);
   }
   if (!keep_alive) napi_unref_threadsafe_function(env, w->tsfn);
   pthread_attr_t attr;
@@ -246,9 +229,9 @@ static napi_value js_wait_exit(napi_env env, napi_callback_info info) {
   if (perr != 0) {
     napi_release_threadsafe_function(w->tsfn, napi_tsfn_abort);
     free(w);
-    return int_value(env, -perr);
+    return make_int(env, -perr);
   }
-  return int_value(env, 0);
+  return make_int(env, 0);
 }
 
 // Adds the process functions to the addon's exports (called from berth_sys.c's init).

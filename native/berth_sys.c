@@ -4,7 +4,7 @@
 // Every function returns a negative errno on failure instead of throwing; src/snapshot/sys.ts turns
 // that into a proper Node-style ErrnoException, so this file stays minimal.
 #define _GNU_SOURCE
-#include <node_api.h>
+#include "berth_napi.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,36 +25,6 @@
 #include <sys/xattr.h>
 #include <termios.h>
 #include <unistd.h>
-
-#define CHECK(call)                                                   \
-  do {                                                                \
-    if ((call) != napi_ok) {                                          \
-      napi_throw_error(env, NULL, "berth_sys: bad arguments: " #call); \
-      return NULL;                                                    \
-    }                                                                 \
-  } while (0)
-
-// Copies a JS string argument into a malloc'd C string (caller frees). NULL on error (JS exception set).
-static char *get_string(napi_env env, napi_value v) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "berth_sys: expected a string");
-    return NULL;
-  }
-  char *s = malloc(len + 1);
-  if (s == NULL) {
-    napi_throw_error(env, NULL, "berth_sys: out of memory");
-    return NULL;
-  }
-  napi_get_value_string_utf8(env, v, s, len + 1, &len);
-  return s;
-}
-
-static napi_value make_int(napi_env env, int64_t n) {
-  napi_value r;
-  napi_create_int64(env, n, &r);
-  return r;
-}
 
 // mknod(path, mode /* incl. S_IFCHR|S_IFBLK|S_IFIFO */, major, minor) -> 0 | -errno
 static napi_value js_mknod(napi_env env, napi_callback_info info) {

@@ -13,7 +13,7 @@ fi
 # Rebuild only when the source changed.
 if [ -f build/Release/berth_sys.node ]; then
   stale=
-  for f in *.c binding.gyp; do [ build/Release/berth_sys.node -nt "$f" ] || stale=1; done
+  for f in *.c *.h binding.gyp; do [ build/Release/berth_sys.node -nt "$f" ] || stale=1; done
   [ -n "$stale" ] || exit 0
 fi
 # Build against the installed Node's own headers: node-gyp would otherwise download them, and CI

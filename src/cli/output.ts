@@ -1,5 +1,5 @@
 // Where command output goes: text for people, JSON for scripts (--format json).
-import { usageError } from './errors';
+import { CliError, EXIT, usageError } from './errors';
 
 export type OutputFormat = 'table' | 'json';
 
@@ -25,4 +25,19 @@ export function printJson(value: unknown): void {
 
 export function warn(text: string): void {
   process.stderr.write(`berth: ${text}\n`);
+}
+
+/** Runs `fn` for each ref; a CliError is reported and turns the exit code to error, the rest go on. */
+export async function eachRef(refs: string[], fn: (ref: string) => Promise<void>): Promise<number> {
+  let code = EXIT.ok as number;
+  for (const ref of refs) {
+    try {
+      await fn(ref);
+    } catch (e) {
+      if (!(e instanceof CliError)) throw e;
+      warn(e.message);
+      code = EXIT.error;
+    }
+  }
+  return code;
 }

@@ -18,7 +18,7 @@ import {
 import { CliError, EXIT, notYetAvailable } from '../errors';
 import { collect, formatPort, parseEnv, parseFilter, type Filter } from '../flags';
 import { ago, nsToMs, parseSince, shortId, isoTime } from '../format';
-import { outputFormat, print, printJson, requireJsonFormat, warn } from '../output';
+import { eachRef, outputFormat, print, printJson, requireJsonFormat, warn } from '../output';
 import { findContainer, isCliPod, listContainerViews, pickContainer, type ContainerView } from '../resolve';
 import { portsOf } from '../run-spec';
 import { renderTable, truncate } from '../table';
@@ -30,20 +30,6 @@ import { inspectPod } from './pods';
 import { registerPortForwardCommand } from './port-forward';
 
 /** Runs `fn` for each ref, reporting failures one line each; exit 1 if any failed (as docker). */
-async function eachRef(refs: string[], fn: (ref: string) => Promise<void>): Promise<number> {
-  let code = EXIT.ok as number;
-  for (const ref of refs) {
-    try {
-      await fn(ref);
-    } catch (e) {
-      if (!(e instanceof CliError)) throw e;
-      warn(e.message);
-      code = EXIT.error;
-    }
-  }
-  return code;
-}
-
 function shellQuote(args: string[]): string {
   return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }

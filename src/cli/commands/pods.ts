@@ -4,7 +4,7 @@ import type { Connection } from '../connection';
 import type { Ctx } from '../context';
 import { CliError, EXIT } from '../errors';
 import { ago, isoTime, nsToMs, shortId } from '../format';
-import { outputFormat, print, printJson, requireJsonFormat, warn } from '../output';
+import { eachRef, outputFormat, print, printJson, requireJsonFormat, warn } from '../output';
 import { findPod, listPods, podDisplayName } from '../resolve';
 import { renderTable } from '../table';
 
@@ -93,16 +93,9 @@ export function registerPodCommands(program: Command, ctx: Ctx): void {
       ctx.action(async (refs: string[], o: { format?: string }) => {
         requireJsonFormat('pod inspect', o.format);
         const out: unknown[] = [];
-        let code = EXIT.ok as number;
-        for (const ref of refs) {
-          try {
-            out.push(await inspectPod(ctx.conn(), ref));
-          } catch (e) {
-            if (!(e instanceof CliError)) throw e;
-            warn(e.message);
-            code = EXIT.error;
-          }
-        }
+        const code = await eachRef(refs, async (ref) => {
+          out.push(await inspectPod(ctx.conn(), ref));
+        });
         printJson(out);
         return code;
       }),
@@ -114,18 +107,11 @@ export function registerPodCommands(program: Command, ctx: Ctx): void {
     .argument('<pod...>')
     .action(
       ctx.action(async (refs: string[]) => {
-        let code = EXIT.ok as number;
-        for (const ref of refs) {
-          try {
-            const p = await findPod(ctx.conn(), ref);
-            await ctx.conn().runtime('StopPodSandbox', { podSandboxId: p.id }, 120_000);
-            print(ref);
-          } catch (e) {
-            if (!(e instanceof CliError)) throw e;
-            warn(e.message);
-            code = EXIT.error;
-          }
-        }
+        const code = await eachRef(refs, async (ref) => {
+          const p = await findPod(ctx.conn(), ref);
+          await ctx.conn().runtime('StopPodSandbox', { podSandboxId: p.id }, 120_000);
+          print(ref);
+        });
         return code;
       }),
     );
@@ -137,19 +123,12 @@ export function registerPodCommands(program: Command, ctx: Ctx): void {
     .option('-f, --force', 'remove ready pods too (their containers are killed)')
     .action(
       ctx.action(async (refs: string[], o: { force?: boolean }) => {
-        let code = EXIT.ok as number;
-        for (const ref of refs) {
-          try {
-            const p = await findPod(ctx.conn(), ref);
-            if (p.state === 'SANDBOX_READY' && !o.force) throw new CliError(`pod ${ref} is ready: stop it first (berth pod stop) or use -f`);
-            await ctx.conn().runtime('RemovePodSandbox', { podSandboxId: p.id }, 120_000);
-            print(ref);
-          } catch (e) {
-            if (!(e instanceof CliError)) throw e;
-            warn(e.message);
-            code = EXIT.error;
-          }
-        }
+        const code = await eachRef(refs, async (ref) => {
+          const p = await findPod(ctx.conn(), ref);
+          if (p.state === 'SANDBOX_READY' && !o.force) throw new CliError(`pod ${ref} is ready: stop it first (berth pod stop) or use -f`);
+          await ctx.conn().runtime('RemovePodSandbox', { podSandboxId: p.id }, 120_000);
+          print(ref);
+        });
         return code;
       }),
     );

@@ -6,7 +6,7 @@ import type { Volume__Output } from '../berth-connection';
 import type { Ctx } from '../context';
 import { CliError, EXIT, usageError } from '../errors';
 import { collect, parseLabel } from '../flags';
-import { outputFormat, print, printJson, requireJsonFormat, warn } from '../output';
+import { eachRef, outputFormat, print, printJson, requireJsonFormat, warn } from '../output';
 import { renderTable } from '../table';
 import { withBerth } from './image-transfer';
 
@@ -74,15 +74,9 @@ export function registerVolumeCommands(program: Command, ctx: Ctx): void {
         const out: unknown[] = [];
         let code: number = EXIT.ok;
         await withBerth(ctx, async (b) => {
-          for (const n of names) {
-            try {
-              out.push(volumeJson(await b.inspectVolume(n)));
-            } catch (e) {
-              if (!(e instanceof CliError)) throw e;
-              warn(e.message);
-              code = EXIT.error;
-            }
-          }
+          code = await eachRef(names, async (n) => {
+            out.push(volumeJson(await b.inspectVolume(n)));
+          });
         });
         printJson(out);
         return code;
@@ -99,16 +93,10 @@ export function registerVolumeCommands(program: Command, ctx: Ctx): void {
       ctx.action(async (names: string[], o: { force?: boolean }) => {
         let code: number = EXIT.ok;
         await withBerth(ctx, async (b) => {
-          for (const n of names) {
-            try {
-              await b.removeVolume({ name: n, force: !!o.force });
-              print(n);
-            } catch (e) {
-              if (!(e instanceof CliError)) throw e;
-              warn(e.message);
-              code = EXIT.error;
-            }
-          }
+          code = await eachRef(names, async (n) => {
+            await b.removeVolume({ name: n, force: !!o.force });
+            print(n);
+          });
         });
         return code;
       }),
