@@ -9,18 +9,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { REPO, startBerthd, type RunningBerthd } from '../helpers/berthd';
+import { CLI, runBerthCli, type CliResult } from '../helpers/cli';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry';
 import { pushBusyboxImage } from '../helpers/fixtures';
 import { assertNoLeaks, snapshotHost, type HostSnapshot } from '../helpers/leaks';
 
 const CNI_BIN = process.env.BERTH_TEST_CNI_BIN ?? '/usr/lib/cni';
-const CLI = join(REPO, 'src/cli/main.ts');
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 const sh = (file: string, args: string[]): string => execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -54,18 +49,7 @@ describe('berth CLI against a real berthd', { timeout: 600_000 }, () => {
   let ipForwardBefore = '';
 
   async function berth(args: string[], opts: { host?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
-    const host = opts.host ?? `unix://${berthd.socket}`;
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', CLI, '--host', host, ...args],
-        { cwd: REPO, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...opts.env } },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
+    return runBerthCli(args, { host: opts.host ?? `unix://${berthd.socket}`, env: opts.env, timeoutMs: opts.timeoutMs ?? 120_000 });
   }
 
   /** Runs the CLI and insists on exit code 0. */

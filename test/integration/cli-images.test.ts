@@ -3,21 +3,14 @@
 // stored credentials; save → load round trip; history; events; system prune; logout.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO } from '../helpers/berthd';
+import { runBerthCli, type CliResult } from '../helpers/cli';
 import { RuntimeEnv } from '../helpers/runtime-leaks';
 import { startRegistry, type TestRegistry } from '../helpers/registry';
 
-const CLI = join(REPO, 'src/cli/main.ts');
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('berth CLI: images and system over the berth service', { timeout: 600_000 }, () => {
   let env: RuntimeEnv;
@@ -27,18 +20,7 @@ describe('berth CLI: images and system over the berth service', { timeout: 600_0
   const auth = { username: 'cli-user', password: 'cli-s3cret' };
 
   function berth(args: string[], opts: { input?: string } = {}): Promise<CliResult> {
-    return new Promise((resolve) => {
-      const child = execFile(
-        process.execPath,
-        ['--import', 'tsx', CLI, '--host', `unix://${env.berthd.socket}`, ...args],
-        { cwd: REPO, encoding: 'utf8', timeout: 180_000, maxBuffer: 64 << 20, env: { ...process.env, DOCKER_CONFIG: dockerConfig } },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-      child.stdin?.end(opts.input ?? '');
-    });
+    return runBerthCli(args, { host: `unix://${env.berthd.socket}`, input: opts.input, env: { DOCKER_CONFIG: dockerConfig } });
   }
 
   async function ok(args: string[], opts: { input?: string } = {}): Promise<CliResult> {

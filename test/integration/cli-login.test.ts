@@ -4,23 +4,17 @@
 // one clear line, nothing saved.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { REPO, startBerthd, type RunningBerthd } from '../helpers/berthd';
+import { startBerthd, type RunningBerthd } from '../helpers/berthd';
+import { runBerthCli, type CliResult } from '../helpers/cli';
 import { startRegistry, type TestRegistry } from '../helpers/registry';
 import { makeTestPki, type TestPki } from '../helpers/tls';
 
-const CLI = join(REPO, 'src/cli/main.ts');
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** A registry's /v2/ behind the docker token protocol; the realm takes one user (basic) and hands out tokens. */
 function startTokenRegistry(user: string, password: string): Promise<{ server: Server; host: string; tokenRequests: string[] }> {
@@ -66,18 +60,7 @@ describe('berth login checks credentials with the registry', { timeout: 300_000 
   let berthd: RunningBerthd;
 
   function berth(args: string[], input = ''): Promise<CliResult> {
-    return new Promise((resolve) => {
-      const child = execFile(
-        process.execPath,
-        ['--import', 'tsx', CLI, '--host', `unix://${berthd.socket}`, ...args],
-        { cwd: REPO, encoding: 'utf8', timeout: 120_000, env: { ...process.env, DOCKER_CONFIG: dockerConfig } },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-      child.stdin?.end(input);
-    });
+    return runBerthCli(args, { host: `unix://${berthd.socket}`, input, env: { DOCKER_CONFIG: dockerConfig }, timeoutMs: 120_000 });
   }
 
   const saved = (): Record<string, { auth: string }> => (existsSync(configFile) ? JSON.parse(readFileSync(configFile, 'utf8')).auths ?? {} : {});

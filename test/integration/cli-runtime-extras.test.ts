@@ -3,39 +3,21 @@
 // container exits, also across a berthd restart), and named volumes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { REPO } from '../helpers/berthd';
+import { runBerthCli, type CliResult } from '../helpers/cli';
 import { RuntimeEnv, sleep, waitFor } from '../helpers/runtime-leaks';
 import { APP_GID, APP_UID } from '../helpers/fixtures';
 
-const CLI = join(REPO, 'src/cli/main.ts');
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('berth CLI: exec overrides, run --rm -d, named volumes', { timeout: 600_000 }, () => {
   let env: RuntimeEnv;
   const tag = randomBytes(3).toString('hex');
 
   function berth(args: string[], opts: { input?: string } = {}): Promise<CliResult> {
-    return new Promise((resolve) => {
-      const child = execFile(
-        process.execPath,
-        ['--import', 'tsx', CLI, '--host', `unix://${env.berthd.socket}`, ...args],
-        { cwd: REPO, encoding: 'utf8', timeout: 180_000, maxBuffer: 16 << 20 },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-      child.stdin?.end(opts.input ?? '');
-    });
+    return runBerthCli(args, { host: `unix://${env.berthd.socket}`, input: opts.input });
   }
 
   async function ok(args: string[]): Promise<CliResult> {
