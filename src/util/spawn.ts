@@ -74,6 +74,9 @@ export class SpawnedProcess extends EventEmitter {
       this.emit('close', status.code, status.signal);
       return status;
     });
+    // A waiter that could not be started rejects both; whoever awaits them sees it, nobody else must.
+    this.exited.catch(() => undefined);
+    this.closed.catch(() => undefined);
   }
 
   get stdin(): Writable | null {
