@@ -29,6 +29,7 @@ import { spdyExec, wsConnect } from '../test/helpers/stream-client';
 import type { ContainerConfig, PodSandboxConfig } from '../src/cri/proto';
 import { setLogLevel } from '../src/util/log';
 import { berthdEntry, repoRoot, startBerthd } from './lib/berthd';
+import { intOption, requireRoot, runtimeList } from './lib/options';
 import { cgroupDirsUnder, removeCgroupTree } from './lib/cgroups';
 import { createBenchCniNetwork, type BenchCniNetwork } from './lib/cni';
 import { RUNC_BIN, startContainerd } from './lib/containerd';
@@ -369,16 +370,10 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (process.getuid?.() !== 0) throw new Error('run as root: the runtimes mount overlayfs and create namespaces');
-  const int = (name: string, v: string | undefined, min: number) => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new Error(`--${name} must be an integer >= ${min}, got ${v}`);
-    return x;
-  };
-  const n = int('n', values.n, 1);
-  const warmup = int('warmup', values.warmup, 0);
-  const runtimes = values.runtimes!.split(',').map((s) => s.trim()) as Runtime[];
-  for (const r of runtimes) if (!RUNTIMES.includes(r)) throw new Error(`unknown runtime ${r} (known: ${RUNTIMES.join(', ')})`);
+  requireRoot('the runtimes mount overlayfs and create namespaces');
+  const n = intOption('n', values.n, 1);
+  const warmup = intOption('warmup', values.warmup, 0);
+  const runtimes = runtimeList(values.runtimes!, RUNTIMES);
   for (const bin of [RUNC_BIN, '/usr/bin/conmon', CATATONIT_BIN, BUSYBOX_BIN]) {
     if (!existsSync(bin)) throw new Error(`${bin} is missing (install runc, conmon, catatonit, busybox-static)`);
   }

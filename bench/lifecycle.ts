@@ -12,6 +12,7 @@
 //   node dist/bench/lifecycle.js --help
 import { createHash, randomBytes } from 'node:crypto';
 import { buildPauseImage } from './lib/pause-image';
+import { intOption, requireRoot, runtimeList } from './lib/options';
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
@@ -502,19 +503,13 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (process.getuid?.() !== 0) throw new Error('run as root: the runtimes mount overlayfs and create namespaces');
-  const int = (name: string, v: string | undefined, min: number) => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new Error(`--${name} must be an integer >= ${min}, got ${v}`);
-    return x;
-  };
-  const n = int('n', values.n, 1);
-  const concurrency = int('concurrency', values.concurrency, 1);
-  const concRounds = int('conc-rounds', values['conc-rounds'], 0);
-  const podsForMemory = int('pods', values.pods, 0);
-  const stopTimeout = int('stop-timeout', values['stop-timeout'], 0);
-  const runtimes = values.runtimes!.split(',').map((s) => s.trim()) as Runtime[];
-  for (const r of runtimes) if (!RUNTIMES.includes(r)) throw new Error(`unknown runtime ${r} (known: ${RUNTIMES.join(', ')})`);
+  requireRoot('the runtimes mount overlayfs and create namespaces');
+  const n = intOption('n', values.n, 1);
+  const concurrency = intOption('concurrency', values.concurrency, 1);
+  const concRounds = intOption('conc-rounds', values['conc-rounds'], 0);
+  const podsForMemory = intOption('pods', values.pods, 0);
+  const stopTimeout = intOption('stop-timeout', values['stop-timeout'], 0);
+  const runtimes = runtimeList(values.runtimes!, RUNTIMES);
   for (const bin of [RUNC_BIN, '/usr/bin/conmon', '/usr/bin/catatonit', '/bin/busybox']) {
     if (!existsSync(bin)) throw new Error(`${bin} is missing (install runc, conmon, catatonit, busybox-static)`);
   }

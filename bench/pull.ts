@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pushFixture } from '../test/helpers/fixtures';
 import { benchImage, BENCH_IMAGE_VERSION, DEFAULT_CACHE_DIR, type BenchImageInfo } from './lib/bench-image';
+import { intOption, requireRoot, runtimeList } from './lib/options';
 import { berthdEntry, berthdNodeFlags, repoRoot, startBerthd } from './lib/berthd';
 import { startContainerd } from './lib/containerd';
 import { collectCpuProfile, formatProfile, type ProfileSummary } from './lib/cpuprofile';
@@ -236,11 +237,9 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (process.getuid?.() !== 0) throw new Error('run as root: both daemons mount overlayfs');
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${values.rounds}`);
-  const runtimes = values.runtimes!.split(',').map((s) => s.trim()) as Runtime[];
-  for (const r of runtimes) if (!RUNTIMES.includes(r)) throw new Error(`unknown runtime ${r} (known: ${RUNTIMES.join(', ')})`);
+  requireRoot('both daemons mount overlayfs');
+  const rounds = intOption('rounds', values.rounds, 1);
+  const runtimes = runtimeList(values.runtimes!, RUNTIMES);
   const workdir = resolve(values.workdir!);
   const logsDir = values.logs ? resolve(values.logs) : mkdtempSync(join(workdir, 'berth-bench-logs-'));
   mkdirSync(logsDir, { recursive: true });
