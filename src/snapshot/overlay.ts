@@ -86,6 +86,8 @@ export class OverlaySnapshotter {
   /** <root>/snapshots: cwd for mount(2) so lowerdirs can be relative. */
   readonly dir: string;
   private meta: MetaFile | undefined;
+  /** The metadata file and its directory entry are on disk (we saved it durably once). */
+  private metaDurable = false;
   private loading: Promise<MetaFile> | undefined;
   private readonly extracting = new Map<string, Extracting>();
   private lock: Promise<unknown> = Promise.resolve();
@@ -138,7 +140,11 @@ export class OverlaySnapshotter {
   }
 
   private async save(meta: MetaFile): Promise<void> {
-    await writeFileAtomic(join(this.dir, META), JSON.stringify(meta, null, 1), 0o600);
+    // Once our first save has made the file durable, a replacement need not sync the directory:
+    // a power cut leaves the old metadata or the new, and snapshot dirs the old one does not name
+    // are removed as orphans.
+    await writeFileAtomic(join(this.dir, META), JSON.stringify(meta, null, 1), 0o600, { syncDir: !this.metaDurable });
+    this.metaDurable = true;
   }
 
   private snapDir(id: number): string {
