@@ -114,3 +114,33 @@ export function createTestCniNetwork(): TestCniNetwork {
     },
   };
 }
+
+/** The host's nat table as `iptables -S` prints it. */
+export function natRules(): string {
+  return sh('iptables', ['-w', '-t', 'nat', '-S']);
+}
+
+// iptables -S prints comments in double quotes; split like a shell would.
+function ruleArgs(line: string): string[] {
+  return (line.match(/"[^"]*"|\S+/g) ?? []).map((t) => (t.startsWith('"') ? t.slice(1, -1) : t));
+}
+
+/**
+ * portmap's shared top-level chains outlive the pods: remove them (call it only if the test
+ * created them) unless another user left rules in them.
+ */
+export function removeHostportChains(): void {
+  const rules = natRules();
+  if (/-A CNI-DN-/.test(rules) || !rules.includes('CNI-HOSTPORT-')) return;
+  for (const line of rules.split('\n')) {
+    if (/^-A (PREROUTING|OUTPUT|POSTROUTING) .*-j CNI-HOSTPORT-/.test(line)) sh('iptables', ['-w', '-t', 'nat', ...ruleArgs(line.replace(/^-A/, '-D'))]);
+  }
+  for (const chain of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SNAT']) {
+    try {
+      sh('iptables', ['-w', '-t', 'nat', '-F', chain]);
+      sh('iptables', ['-w', '-t', 'nat', '-X', chain]);
+    } catch {
+      // never created
+    }
+  }
+}

@@ -13,9 +13,9 @@ import { CLI, runBerthCli, type CliResult } from '../helpers/cli';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry';
 import { pushBusyboxImage } from '../helpers/fixtures';
 import { assertNoLeaks, snapshotHost, type HostSnapshot } from '../helpers/leaks';
+import { natRules, removeHostportChains } from '../helpers/cni';
 
 const CNI_BIN = process.env.BERTH_TEST_CNI_BIN ?? '/usr/lib/cni';
-
 
 const sh = (file: string, args: string[]): string => execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -26,15 +26,6 @@ function linkExists(name: string): boolean {
   } catch {
     return false;
   }
-}
-
-function natRules(): string {
-  return sh('iptables', ['-w', '-t', 'nat', '-S']);
-}
-
-// iptables -S prints comments in double quotes; split like a shell would.
-function ruleArgs(line: string): string[] {
-  return (line.match(/"[^"]*"|\S+/g) ?? []).map((t) => (t.startsWith('"') ? t.slice(1, -1) : t));
 }
 
 describe('berth CLI against a real berthd', { timeout: 600_000 }, () => {
@@ -141,24 +132,6 @@ describe('berth CLI against a real berthd', { timeout: 600_000 }, () => {
     if (errors.length) throw errors[0];
     if (snapshot) await assertNoLeaks(snapshot, { mountDirs: base ? [base] : [], processCmdlineIncludes: base ? [base] : [] });
   });
-
-  // portmap's shared top-level chains outlive the pods; remove them if we created them and no
-  // other user left rules in them.
-  function removeHostportChains(): void {
-    const rules = natRules();
-    if (/-A CNI-DN-/.test(rules) || !rules.includes('CNI-HOSTPORT-')) return;
-    for (const line of rules.split('\n')) {
-      if (/^-A (PREROUTING|OUTPUT|POSTROUTING) .*-j CNI-HOSTPORT-/.test(line)) sh('iptables', ['-w', '-t', 'nat', ...ruleArgs(line.replace(/^-A/, '-D'))]);
-    }
-    for (const chain of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SNAT']) {
-      try {
-        sh('iptables', ['-w', '-t', 'nat', '-F', chain]);
-        sh('iptables', ['-w', '-t', 'nat', '-X', chain]);
-      } catch {
-        // never created
-      }
-    }
-  }
 
   it('version and info talk to the server', async () => {
     const v = await json(['version', '--format', 'json']);

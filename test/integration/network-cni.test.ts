@@ -12,6 +12,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { CniConfigWatcher } from '../../src/network/cni-config';
 import { PodNetwork } from '../../src/network/pod-network';
 import { listPinned, pinNamespaces, releaseNamespaceDir, unpinNamespaces, type PinnedNamespaces } from '../../src/network/namespaces';
+import { natRules, removeHostportChains } from '../helpers/cni';
 
 const CNI_BIN = process.env.BERTH_TEST_CNI_BIN ?? '/usr/lib/cni';
 const BUSYBOX = process.env.BERTH_TEST_BUSYBOX ?? '/bin/busybox';
@@ -66,15 +67,6 @@ function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-// iptables -S prints comments in double quotes; split like a shell would.
-function ruleArgs(line: string): string[] {
-  return (line.match(/"[^"]*"|\S+/g) ?? []).map((t) => (t.startsWith('"') ? t.slice(1, -1) : t));
-}
-
-function natRules(): string {
-  return sh('iptables', ['-w', '-t', 'nat', '-S']);
 }
 
 describe('pod networking with real CNI plugins', { timeout: 180_000 }, () => {
@@ -133,24 +125,6 @@ describe('pod networking with real CNI plugins', { timeout: 180_000 }, () => {
     if (ipForwardBefore === '0') writeFileSync('/proc/sys/net/ipv4/ip_forward', '0');
     if (tmp && mountsUnder(tmp).length === 0) rmSync(tmp, { recursive: true, force: true });
   });
-
-  // portmap's shared top-level chains outlive the pods; remove them if this test created them and
-  // no other user left rules in them.
-  function removeHostportChains(): void {
-    const rules = natRules();
-    if (/-A CNI-DN-/.test(rules) || !rules.includes('CNI-HOSTPORT-')) return;
-    for (const line of rules.split('\n')) {
-      if (/^-A (PREROUTING|OUTPUT|POSTROUTING) .*-j CNI-HOSTPORT-/.test(line)) sh('iptables', ['-w', '-t', 'nat', ...ruleArgs(line.replace(/^-A/, '-D'))]);
-    }
-    for (const chain of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SNAT']) {
-      try {
-        sh('iptables', ['-w', '-t', 'nat', '-F', chain]);
-        sh('iptables', ['-w', '-t', 'nat', '-X', chain]);
-      } catch {
-        // chain was never created
-      }
-    }
-  }
 
   it('reports not ready until a config appears, then picks it up', async () => {
     assert.equal(watcher.status().ready, false);
