@@ -3,9 +3,9 @@
 // child process exactly as people run it. Asserts output, JSON and exit codes per command group.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { REPO, startBerthd, type RunningBerthd } from '../helpers/berthd';
@@ -13,31 +13,16 @@ import { CLI, runBerthCli, type CliResult } from '../helpers/cli';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry';
 import { pushBusyboxImage } from '../helpers/fixtures';
 import { assertNoLeaks, snapshotHost, type HostSnapshot } from '../helpers/leaks';
-import { natRules, removeHostportChains } from '../helpers/cni';
-
-const CNI_BIN = process.env.BERTH_TEST_CNI_BIN ?? '/usr/lib/cni';
-
-const sh = (file: string, args: string[]): string => execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-
-function linkExists(name: string): boolean {
-  try {
-    sh('ip', ['link', 'show', 'dev', name]);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { createTestCniNetwork, natRules, removeHostportChains, type TestCniNetwork } from '../helpers/cni';
 
 describe('berth CLI against a real berthd', { timeout: 600_000 }, () => {
   const tag = randomBytes(3).toString('hex');
-  const bridge = `bc${tag}`;
-  let subnet = '';
+  let net: TestCniNetwork | undefined;
   let registry: TestRegistry;
   let berthd: RunningBerthd;
   let ref = '';
   let snapshot: HostSnapshot;
   let hadHostportChains = false;
-  let ipForwardBefore = '';
 
   async function berth(args: string[], opts: { host?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
     return runBerthCli(args, { host: opts.host ?? `unix://${berthd.socket}`, env: opts.env, timeoutMs: opts.timeoutMs ?? 120_000 });
@@ -55,44 +40,18 @@ describe('berth CLI against a real berthd', { timeout: 600_000 }, () => {
   }
 
   before(async () => {
-    for (const p of ['bridge', 'host-local', 'portmap']) {
-      if (!existsSync(join(CNI_BIN, p))) throw new Error(`CNI plugin ${join(CNI_BIN, p)} is missing: install containernetworking-plugins`);
-    }
     snapshot = snapshotHost();
     hadHostportChains = natRules().includes('CNI-HOSTPORT-DNAT');
-    ipForwardBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
-    const routes = sh('ip', ['-4', 'route', 'show', 'table', 'all']);
-    do subnet = `10.214.${randomInt(0, 256)}`;
-    while (routes.includes(`${subnet}.`));
+    net = createTestCniNetwork();
 
     registry = await startRegistry();
     ref = (await pushBusyboxImage(registry.url, `cli/busybox${tag}`)).reference;
 
-    berthd = await startBerthd();
-    // hosts.toml so berthd speaks plain http to the test registry; a CNI network of our own.
+    berthd = await startBerthd({ cniConfDir: net.confDir });
+    // hosts.toml so berthd speaks plain http to the test registry.
     const certs = join(berthd.base, 'certs.d', registry.host);
     mkdirSync(certs, { recursive: true });
     writeFileSync(join(certs, 'hosts.toml'), `server = "${registry.url}"\n`);
-    const netd = join(berthd.base, 'net.d');
-    mkdirSync(netd, { recursive: true });
-    writeFileSync(
-      join(netd, '10-cli-test.conflist'),
-      JSON.stringify({
-        cniVersion: '1.0.0',
-        name: `berth-cli-${tag}`,
-        plugins: [
-          {
-            type: 'bridge',
-            bridge,
-            isGateway: true,
-            ipMasq: false,
-            hairpinMode: true,
-            ipam: { type: 'host-local', ranges: [[{ subnet: `${subnet}.0/24` }]], dataDir: join(berthd.base, 'ipam'), routes: [{ dst: `${subnet}.0/24` }] },
-          },
-          { type: 'portmap', capabilities: { portMappings: true }, snat: true },
-        ],
-      }),
-    );
     // Wait until berthd has picked the network up.
     for (const end = Date.now() + 15_000; ; ) {
       const info = await json(['info', '--format', 'json']);
@@ -126,9 +85,8 @@ describe('berth CLI against a real berthd', { timeout: 600_000 }, () => {
     await step(() => berthd?.destroy());
     await step(() => registry?.stop());
     clearInterval(keepAlive);
-    await step(() => linkExists(bridge) && sh('ip', ['link', 'del', bridge]));
+    await step(() => net?.cleanup());
     await step(() => !hadHostportChains && removeHostportChains());
-    await step(() => ipForwardBefore === '0' && writeFileSync('/proc/sys/net/ipv4/ip_forward', '0'));
     if (errors.length) throw errors[0];
     if (snapshot) await assertNoLeaks(snapshot, { mountDirs: base ? [base] : [], processCmdlineIncludes: base ? [base] : [] });
   });
@@ -345,7 +303,7 @@ describe('berth CLI against a real berthd', { timeout: 600_000 }, () => {
     assert.match((await ok(['pod', 'ls'])).stdout, new RegExp(`^${pod.ID.slice(0, 12)}\\s+${name}\\s+berth\\s+Ready`, 'm'));
     const [pi] = await json<any[]>(['pod', 'inspect', name]);
     assert.equal(pi.Id, pod.ID);
-    assert.match(pi.Network.ip, new RegExp(`^${subnet.replace(/\./g, '\\.')}\\.\\d+$`));
+    assert.ok(net!.inSubnet(pi.Network.ip), `pod IP ${pi.Network.ip} in ${net!.subnet}`);
     assert.deepEqual(pi.Containers.map((c: any) => c.Id), [id]);
     const refused = await berth(['pod', 'rm', name]);
     assert.equal(refused.code, 1);
@@ -363,7 +321,7 @@ describe('berth CLI against a real berthd', { timeout: 600_000 }, () => {
     assert.ok(Number(r.stdout.trim()) >= 1);
     // The host's bridge of this test is visible only with the node's network.
     const seen = await berth(['run', '--rm', '--network', 'host', ref, 'cat', '/proc/net/dev']);
-    assert.ok(seen.stdout.includes(bridge), seen.stdout);
+    assert.ok(seen.stdout.includes(net!.bridge), seen.stdout);
   });
 
   it('fails in one line with docker\'s exit codes', async () => {
