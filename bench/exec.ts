@@ -29,7 +29,7 @@ import { spdyExec, wsConnect } from '../test/helpers/stream-client';
 import type { ContainerConfig, PodSandboxConfig } from '../src/cri/proto';
 import { setLogLevel } from '../src/util/log';
 import { berthdEntry, repoRoot, startBerthd } from './lib/berthd';
-import { intOption, requireRoot, runtimeList } from './lib/options';
+import { commonOptions, intOption, requireRoot, runtimeList } from './lib/options';
 import { cgroupDirsUnder, removeCgroupTree } from './lib/cgroups';
 import { createBenchCniNetwork, type BenchCniNetwork } from './lib/cni';
 import { RUNC_BIN, startContainerd } from './lib/containerd';
@@ -352,17 +352,11 @@ function runcProcessesOf(bases: string[]): number[] {
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
+      ...commonOptions(RUNTIMES),
       n: { type: 'string', default: '100' },
       warmup: { type: 'string', default: '10' },
-      runtimes: { type: 'string', default: RUNTIMES.join(',') },
       'no-floor': { type: 'boolean', default: false },
       'no-ws': { type: 'boolean', default: false },
-      out: { type: 'string' },
-      workdir: { type: 'string', default: tmpdir() },
-      logs: { type: 'string' },
-      'cpu-prof': { type: 'string' },
-      'berth-log-level': { type: 'string', default: 'info' },
-      help: { type: 'boolean', default: false },
     },
   });
   setLogLevel('warn');

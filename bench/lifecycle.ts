@@ -12,7 +12,7 @@
 //   node dist/bench/lifecycle.js --help
 import { createHash, randomBytes } from 'node:crypto';
 import { buildPauseImage } from './lib/pause-image';
-import { intOption, requireRoot, runtimeList } from './lib/options';
+import { commonOptions, intOption, requireRoot, runtimeList } from './lib/options';
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
@@ -482,20 +482,14 @@ function shimSocketPath(address: string, sandboxId: string): string {
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
+      ...commonOptions(RUNTIMES),
       n: { type: 'string', default: '20' },
       concurrency: { type: 'string', default: '10' },
       'conc-rounds': { type: 'string', default: '3' },
       pods: { type: 'string', default: '50' },
       'stop-timeout': { type: 'string', default: '2' },
-      runtimes: { type: 'string', default: RUNTIMES.join(',') },
       'no-floor': { type: 'boolean', default: false },
-      out: { type: 'string' },
-      workdir: { type: 'string', default: tmpdir() },
-      logs: { type: 'string' },
-      'cpu-prof': { type: 'string' },
-      'berth-log-level': { type: 'string', default: 'info' },
       'berth-runtime': { type: 'string', default: '' },
-      help: { type: 'boolean', default: false },
     },
   });
   setLogLevel('warn');

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pushFixture } from '../test/helpers/fixtures';
 import { benchImage, BENCH_IMAGE_VERSION, DEFAULT_CACHE_DIR, type BenchImageInfo } from './lib/bench-image';
-import { intOption, requireRoot, runtimeList } from './lib/options';
+import { commonOptions, intOption, requireRoot, runtimeList } from './lib/options';
 import { berthdEntry, berthdNodeFlags, repoRoot, startBerthd } from './lib/berthd';
 import { startContainerd } from './lib/containerd';
 import { collectCpuProfile, formatProfile, type ProfileSummary } from './lib/cpuprofile';
@@ -221,15 +221,9 @@ function table(results: RuntimeResult[]): string {
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
+      ...commonOptions(RUNTIMES),
       rounds: { type: 'string', default: '3' },
-      runtimes: { type: 'string', default: RUNTIMES.join(',') },
-      out: { type: 'string' },
-      workdir: { type: 'string', default: tmpdir() },
       cache: { type: 'string', default: DEFAULT_CACHE_DIR },
-      logs: { type: 'string' },
-      'cpu-prof': { type: 'string' },
-      'berth-log-level': { type: 'string', default: 'info' },
-      help: { type: 'boolean', default: false },
     },
   });
   setLogLevel('warn'); // berth's own modules used here (image writer, push) log at info
