@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { pushFixture } from '../test/helpers/fixtures';
 import { benchImage, BENCH_IMAGE_VERSION, DEFAULT_CACHE_DIR, type BenchImageInfo } from './lib/bench-image';
 import { commonOptions, intOption, requireRoot, runtimeList } from './lib/options';
-import { berthdEntry, berthdNodeFlags, repoRoot, startBerthd } from './lib/berthd';
+import { berthdEntry, berthdNodeFlags, extraNodeFlags, repoRoot, startBerthd } from './lib/berthd';
 import { startContainerd } from './lib/containerd';
 import { collectCpuProfile, formatProfile, type ProfileSummary } from './lib/cpuprofile';
 import type { BenchDaemon } from './lib/daemon';
@@ -284,7 +284,7 @@ async function main(): Promise<number> {
 
     const list = [...results.values()];
     const out: string[] = ['', `PullImage of ${pushed.reference}: ${img.totalFiles} files, ${(img.totalContent / MiB).toFixed(0)} MiB content, ${(img.totalCompressed / MiB).toFixed(0)} MiB gzip, ${img.layers.length} layers; ${rounds} cold rounds per runtime`, ''];
-    for (const r of list) out.push(`${r.runtime.padEnd(10)} ${r.version ?? '(did not start)'}${r.runtime === 'berth' ? ` (node ${berthdNodeFlags().join(' ')})` : ''}`);
+    for (const r of list) out.push(`${r.runtime.padEnd(10)} ${r.version ?? '(did not start)'}${r.runtime === 'berth' ? ` (node ${[...berthdNodeFlags(), ...extraNodeFlags()].join(' ')})` : ''}`);
     out.push('', table(list), '');
     const b = results.get('berth')?.summary;
     const c = results.get('containerd')?.summary;
@@ -324,7 +324,7 @@ async function main(): Promise<number> {
           loadavgAfter: loadavg(),
         },
         berthd: berthdEntry().compiled ? 'dist (compiled)' : 'src (tsx)',
-        berthdNodeFlags: berthdNodeFlags(),
+        berthdNodeFlags: [...berthdNodeFlags(), ...extraNodeFlags()],
         image: {
           version: BENCH_IMAGE_VERSION,
           reference: pushed.reference,

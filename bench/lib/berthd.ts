@@ -43,6 +43,14 @@ export function berthdNodeFlags(): string[] {
   return m[1]!.split(/\s+/).filter(Boolean);
 }
 
+/**
+ * Node flags for experiments, after bin/berthd's own: `BERTH_BENCH_NODE_FLAGS="--v8-pool-size=1"`
+ * (A/B a flag, or `-r sampler.js` to look inside). Printed and stored with the results.
+ */
+export function extraNodeFlags(): string[] {
+  return (process.env.BERTH_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 /** How berthd is launched: compiled JS, or sources under tsx. */
 export function berthdEntry(): { args: string[]; compiled: boolean } {
   const repo = repoRoot();
@@ -66,6 +74,7 @@ export async function startBerthd(opts: BerthdOptions): Promise<BenchDaemon> {
   const args = [
     ...prof,
     ...berthdNodeFlags(),
+    ...extraNodeFlags(),
     ...(opts.nodeFlags ?? []),
     ...entry.args,
     '--config', config,

@@ -2,7 +2,7 @@
 // and where credentials come from (the CRI request, or a provider for configured credentials).
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { request, type Dispatcher } from 'undici';
+import { readText, type HttpTransport } from './http';
 import { BerthError, errorMessage, invalidArgument, unavailable } from '../../util/errors';
 import { logger } from '../../util/log';
 
@@ -133,7 +133,8 @@ export interface TokenRequest {
   /** e.g. `repository:library/busybox:pull` */
   scope: string;
   creds?: Credentials;
-  dispatcher?: Dispatcher;
+  /** The registry's transport: the token server is reached with its TLS settings. */
+  transport: HttpTransport;
   signal?: AbortSignal;
 }
 
@@ -217,9 +218,9 @@ export class Authenticator {
     let status: number;
     let text: string;
     try {
-      const res = await request(url, { method, headers, body, dispatcher: req.dispatcher, signal: req.signal });
+      const res = await req.transport.request(url, { method, headers, body, signal: req.signal });
       status = res.statusCode;
-      text = await res.body.text();
+      text = await readText(res.body);
     } catch (e) {
       if (req.signal?.aborted) throw new BerthError('cancelled', `token request to ${url.host} cancelled`, ctx, { cause: e });
       throw unavailable(`token request to ${url.host} failed: ${errorMessage(e)}`, ctx, e);

@@ -6,7 +6,6 @@ import { readFile } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rootCertificates } from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
 import { BerthError, errorMessage, failedPrecondition, type ErrorKind } from '../../util/errors';
 import { logger } from '../../util/log';
 import { MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, parseManifest } from '../manifest';
@@ -14,6 +13,7 @@ import type { Descriptor } from '../oci-types';
 import { formatReference, validateDigest, type ImageReference } from '../reference';
 import { Authenticator, credentialsApply, parseWWWAuthenticate, type Challenge, type CredentialProvider, type Credentials } from './auth';
 import { registryEndpoints, type Capability, type RegistryEndpoint } from './hosts';
+import { drain, HttpTransport, type HttpResponse, type HttpTlsOptions } from './http';
 
 const log = logger('registry');
 
@@ -63,7 +63,7 @@ interface SendSpec {
 }
 
 interface Sent {
-  res: Dispatcher.ResponseData;
+  res: HttpResponse;
   wd: Watchdog;
   signal: AbortSignal;
   url: string;
@@ -100,10 +100,6 @@ const RETRYABLE_CODES = new Set([
   'EPIPE',
   'ETIMEDOUT',
   'ECONNABORTED',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
 ]);
 /** OpenSSL verification codes and TLS-layer failures (e.g. https spoken to a plain-http server). */
 const TLS_ERROR_CODE = /CERT|SSL|TLS|UNABLE_TO_|SIGNATURE|ISSUER|SELF_SIGNED|ALTNAME|EPROTO/;
@@ -147,7 +143,7 @@ interface Failure {
 
 export class RegistryClient {
   private readonly auth: Authenticator;
-  private readonly agents = new Map<string, Promise<Agent>>();
+  private readonly transports = new Map<string, Promise<HttpTransport>>();
   /** Last challenge per endpoint origin, so later requests authenticate up front. */
   private readonly challenges = new Map<string, Challenge>();
   private readonly userAgent: string;
@@ -167,9 +163,9 @@ export class RegistryClient {
 
   /** Releases pooled connections. */
   async close(): Promise<void> {
-    const agents = [...this.agents.values()];
-    this.agents.clear();
-    await Promise.all(agents.map(async (a) => (await a.catch(() => undefined))?.close()));
+    const transports = [...this.transports.values()];
+    this.transports.clear();
+    await Promise.all(transports.map(async (t) => (await t.catch(() => undefined))?.close()));
   }
 
   /** The endpoints tried for a registry host, in order (from hosts.toml). */
@@ -361,7 +357,7 @@ export class RegistryClient {
     reference: string,
     what: string,
     opts: RequestOptions,
-  ): Promise<{ bytes: Buffer; headers: Dispatcher.ResponseData['headers'] }> {
+  ): Promise<{ bytes: Buffer; headers: HttpResponse['headers'] }> {
     const sent = await this.send(
       ep,
       ref,
@@ -409,7 +405,7 @@ export class RegistryClient {
   }
 
   private guardBlobStream(
-    res: Dispatcher.ResponseData,
+    res: HttpResponse,
     desc: Descriptor,
     wd: Watchdog,
     signal: AbortSignal,
@@ -454,7 +450,7 @@ export class RegistryClient {
   /** Drains a response we only needed the status/headers of. */
   private async finish(sent: Sent): Promise<void> {
     try {
-      await sent.res.body.dump({ limit: 64 * 1024 });
+      await drain(sent.res.body);
     } catch {
       // the connection is discarded; nothing to report
     } finally {
@@ -520,13 +516,13 @@ export class RegistryClient {
     return undefined;
   }
 
-  private async agentFor(ep: RegistryEndpoint): Promise<Agent> {
+  private async transportFor(ep: RegistryEndpoint): Promise<HttpTransport> {
     const https = ep.url.startsWith('https:');
     const key = https ? JSON.stringify(ep.tls) : 'http';
-    let p = this.agents.get(key);
+    let p = this.transports.get(key);
     if (!p) {
       p = (async () => {
-        const connect: Record<string, unknown> = { timeout: this.connectTimeoutMs };
+        const tls: HttpTlsOptions = {};
         if (https) {
           const read = async (f: string, kind: string) => {
             try {
@@ -536,18 +532,18 @@ export class RegistryClient {
             }
           };
           const extra = await Promise.all((ep.tls.ca ?? []).map((f) => read(f, 'CA')));
-          connect.ca = [...systemCAs(), ...extra];
-          connect.rejectUnauthorized = !ep.tls.skipVerify;
+          tls.ca = [...systemCAs(), ...extra];
+          tls.rejectUnauthorized = !ep.tls.skipVerify;
           if (ep.tls.clients?.length) {
-            connect.cert = await Promise.all(ep.tls.clients.map((c) => read(c.cert, 'client certificate')));
-            connect.key = await Promise.all(ep.tls.clients.map((c) => read(c.key, 'client key')));
+            tls.cert = await Promise.all(ep.tls.clients.map((c) => read(c.cert, 'client certificate')));
+            tls.key = await Promise.all(ep.tls.clients.map((c) => read(c.key, 'client key')));
           }
         }
-        // Our watchdog is the timeout; undici's own would fire with less context.
-        return new Agent({ connect, headersTimeout: 0, bodyTimeout: 0 });
+        // No read timeouts of its own: the watchdog is the timeout, with the context it carries.
+        return new HttpTransport({ tls, connectTimeoutMs: this.connectTimeoutMs });
       })();
-      p.catch(() => this.agents.delete(key));
-      this.agents.set(key, p);
+      p.catch(() => this.transports.delete(key));
+      this.transports.set(key, p);
     }
     return p;
   }
@@ -564,7 +560,7 @@ export class RegistryClient {
    * idempotent requests on 5xx / reset / timeout. Returns before reading the body.
    */
   private async send(ep: RegistryEndpoint, ref: ImageReference, spec: SendSpec, opts: RequestOptions): Promise<Sent> {
-    const dispatcher = await this.agentFor(ep);
+    const transport = await this.transportFor(ep);
     const origin = new URL(ep.url).origin;
     const host = new URL(ep.url).host;
     const idempotent = spec.method === 'GET' || spec.method === 'HEAD';
@@ -588,7 +584,7 @@ export class RegistryClient {
           challenge,
           scope: this.scope(ref, !!spec.push),
           creds,
-          dispatcher,
+          transport,
           signal: opts.signal,
         });
         if (authz) headers.authorization = authz;
@@ -596,9 +592,9 @@ export class RegistryClient {
 
       const wd = new Watchdog(timeoutMs);
       const signal = opts.signal ? AbortSignal.any([opts.signal, wd.signal]) : wd.signal;
-      let res: Dispatcher.ResponseData;
+      let res: HttpResponse;
       try {
-        res = await request(url, { method: spec.method, headers, body: withProgress(spec.body?.(), wd), dispatcher, signal });
+        res = await transport.request(url, { method: spec.method, headers, body: withProgress(spec.body?.(), wd), signal });
       } catch (e) {
         wd.stop();
         const err = this.transportError(e, spec.what, ep, ref, url, wd, opts);
@@ -680,7 +676,7 @@ export class RegistryClient {
   }
 
   /** A non-success HTTP answer as a BerthError with the registry's error code and message. */
-  private async httpError(res: Dispatcher.ResponseData, what: string, ep: RegistryEndpoint, ref: ImageReference, url: string): Promise<BerthError> {
+  private async httpError(res: HttpResponse, what: string, ep: RegistryEndpoint, ref: ImageReference, url: string): Promise<BerthError> {
     let text = '';
     try {
       const chunks: Buffer[] = [];
