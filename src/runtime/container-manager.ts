@@ -265,6 +265,13 @@ export class ContainerManager {
     await this.deps.records.delete(rec.id);
   }
 
+  /** Kills and deletes the runtime container of a record whose conmon is gone (its rootfs and record stay). */
+  async endUnmonitored(rec: ContainerRecord): Promise<void> {
+    await this.deps.runtime(rec.runtimeHandler).delete(rec.id, true).catch((e) => {
+      if (!isBerthError(e, 'not-found')) throw e;
+    });
+  }
+
   async start(id: string): Promise<void> {
     const rec = this.require(id);
     if (rec.state !== 'created') throw failedPrecondition(`container ${rec.id} is ${rec.state}, not created`, { containerId: rec.id, state: rec.state });

@@ -161,7 +161,12 @@ export class Runtime {
         // conmon is gone: if it left an exit file the exit monitor records it; otherwise the
         // exit was lost with it.
         if (!existsSync(join(this.containers.exitDir, c.id))) {
+          // Its processes may outlive their monitor; nobody would collect their exit or output, and
+          // a restart by the kubelet would run a second copy beside them: they are ended now, and
+          // the exit is recorded as containerd records a lost one (255, reason Unknown).
+          await guard(`container ${c.id} (unmonitored)`, () => this.containers.endUnmonitored(c));
           this.containers.onExit(c.id, 255);
+          c.reason = 'Unknown';
           c.message = 'conmon exited while berthd was not running; the exit code is unknown';
           await guard(`container ${c.id}`, () => this.containerRecords.put(c.id, c));
         }

@@ -75,7 +75,7 @@ describe('berthd restarts', { timeout: 180_000 }, () => {
     await assert.rejects(env.containerStatus(runner), (e) => grpcCode(e) === GrpcStatus.NOT_FOUND);
   });
 
-  it('a container whose conmon died while berthd was down is reported exited and can be removed', async () => {
+  it('a container whose conmon died while berthd was down is ended, reported exited (255, Unknown) and can be removed', async () => {
     const pod = await env.runPod('orphan', { pid: 'CONTAINER' });
     const id = await env.createContainer(pod, 'lost', ['sleep', '1000']);
     const proc = env.containers.get(id)!.proc!;
@@ -87,10 +87,12 @@ describe('berthd restarts', { timeout: 180_000 }, () => {
     });
     const st = (await env.containerStatus(id)).status;
     assert.equal(st.state, 'CONTAINER_EXITED');
-    assert.notEqual(st.exitCode, 0);
+    assert.equal(st.exitCode, 255);
+    assert.equal(st.reason, 'Unknown');
     assert.match(st.message, /conmon/);
+    assert.equal(procAlive(proc), false, 'the start-up ended the process conmon no longer watched');
     await env.call('RemovePodSandbox', { podSandboxId: pod.id });
-    assert.equal(procAlive(proc), false, 'removal killed the process conmon no longer watched');
+    await assert.rejects(env.containerStatus(id), (e) => grpcCode(e) === GrpcStatus.NOT_FOUND);
   });
 
   it('SIGKILL in the middle of RunPodSandbox: the next start rolls the half pod back', async () => {
