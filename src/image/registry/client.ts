@@ -13,7 +13,7 @@ import type { Descriptor } from '../oci-types';
 import { formatReference, validateDigest, type ImageReference } from '../reference';
 import { Authenticator, credentialsApply, parseWWWAuthenticate, type Challenge, type CredentialProvider, type Credentials } from './auth';
 import { registryEndpoints, type Capability, type RegistryEndpoint } from './hosts';
-import { drain, HttpTransport, type HttpResponse, type HttpTlsOptions } from './http';
+import { drain, HttpTransport, readText, type HttpResponse, type HttpTlsOptions } from './http';
 
 const log = logger('registry');
 
@@ -679,14 +679,7 @@ export class RegistryClient {
   private async httpError(res: HttpResponse, what: string, ep: RegistryEndpoint, ref: ImageReference, url: string): Promise<BerthError> {
     let text = '';
     try {
-      const chunks: Buffer[] = [];
-      let total = 0;
-      for await (const c of res.body) {
-        chunks.push(c as Buffer);
-        total += (c as Buffer).length;
-        if (total > 64 * 1024) break;
-      }
-      text = Buffer.concat(chunks).toString('utf8');
+      text = await readText(res.body, 64 * 1024);
     } catch {
       // the status alone still says what happened
     } finally {
