@@ -12,6 +12,14 @@ export interface RuntimeHandlerConfig {
   type: 'oci';
 }
 
+export interface RegistryAuthConfig {
+  username?: string;
+  password?: string;
+  /** base64("user:password") */
+  auth?: string;
+  identityToken?: string;
+}
+
 export interface BerthConfig {
   root: string;
   state: string;
@@ -22,6 +30,10 @@ export interface BerthConfig {
     maxConcurrentDownloads: number;
     /** Seconds without any received byte after which a pull fails. */
     progressTimeoutSeconds: number;
+    /** docker config.json with registry credentials (e.g. the kubelet's); empty: none. */
+    authFile: string;
+    /** Registry credentials by host, for pulls whose request carries none (win over authFile). */
+    auths: Record<string, RegistryAuthConfig>;
   };
   network: {
     cniConfDir: string;
@@ -49,7 +61,7 @@ export function defaultConfig(): BerthConfig {
     state: '/run/berth',
     listen: '/run/berth/berth.sock',
     logLevel: 'info',
-    image: { registryConfigDir: '/etc/berth/certs.d', maxConcurrentDownloads: 3, progressTimeoutSeconds: 60 },
+    image: { registryConfigDir: '/etc/berth/certs.d', maxConcurrentDownloads: 3, progressTimeoutSeconds: 60, authFile: '', auths: {} },
     network: { cniConfDir: '/etc/cni/net.d', cniBinDirs: ['/usr/lib/cni', '/opt/cni/bin'] },
     streaming: { address: '127.0.0.1', port: 0 },
     runtime: {
@@ -109,6 +121,15 @@ function strList(t: Toml, key: string, dflt: string[], where: string): string[] 
   return v as string[];
 }
 
+/** `[image.auths."<host>"]` keys and the fields they fill. */
+const AUTH_FIELDS: Array<[string, keyof RegistryAuthConfig]> = [
+  ['username', 'username'],
+  ['password', 'password'],
+  ['auth', 'auth'],
+  ['identity_token', 'identityToken'],
+];
+const AUTH_KEYS = new Set(AUTH_FIELDS.map(([k]) => k));
+
 const KNOWN_TOP = new Set(['root', 'state', 'listen', 'log_level', 'image', 'network', 'streaming', 'runtime', 'metrics']);
 
 /** Apply a parsed TOML document onto a config. Unknown top-level keys are rejected (typos are bugs). */
@@ -123,6 +144,20 @@ export function applyToml(base: BerthConfig, doc: Toml, file = 'config'): BerthC
   c.image.registryConfigDir = str(img, 'registry_config_dir', c.image.registryConfigDir, `${file} [image]`);
   c.image.maxConcurrentDownloads = num(img, 'max_concurrent_downloads', c.image.maxConcurrentDownloads, `${file} [image]`);
   c.image.progressTimeoutSeconds = num(img, 'progress_timeout_seconds', c.image.progressTimeoutSeconds, `${file} [image]`);
+  c.image.authFile = str(img, 'auth_file', c.image.authFile, `${file} [image]`);
+  for (const [host, raw] of Object.entries(section(img, 'auths', `${file} [image]`))) {
+    const where = `${file} [image.auths."${host}"]`;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidArgument(`${where} must be a table`);
+    const t = raw as Toml;
+    for (const k of Object.keys(t)) if (!AUTH_KEYS.has(k)) throw invalidArgument(`${where}: unknown key "${k}"`);
+    const a: RegistryAuthConfig = {};
+    for (const [k, field] of AUTH_FIELDS) {
+      const v = str(t, k, '', where);
+      if (v) a[field] = v;
+    }
+    if (!a.auth && !a.identityToken && !a.username) throw invalidArgument(`${where}: needs username (with password), auth or identity_token`);
+    c.image.auths[host] = a;
+  }
   const net = section(doc, 'network', file);
   c.network.cniConfDir = str(net, 'cni_conf_dir', c.network.cniConfDir, `${file} [network]`);
   c.network.cniBinDirs = strList(net, 'cni_bin_dirs', c.network.cniBinDirs, `${file} [network]`);
@@ -198,7 +233,25 @@ export function loadConfig(file: string, flags: ConfigFlags, mustExist = false):
   return finalize(applyFlags(c, flags));
 }
 
+/** The config with registry secrets replaced, for where it is shown to others (CRI Status verbose info). */
+export function withoutSecrets(c: BerthConfig): BerthConfig {
+  const out = structuredClone(c);
+  for (const a of Object.values(out.image.auths)) {
+    if (a.password) a.password = REDACTED;
+    if (a.auth) a.auth = REDACTED;
+    if (a.identityToken) a.identityToken = REDACTED;
+  }
+  return out;
+}
+
+const REDACTED = '<redacted>';
+
 export function configToToml(c: BerthConfig): string {
+  const auths: Record<string, Record<string, string>> = {};
+  for (const [host, a] of Object.entries(c.image.auths)) {
+    auths[host] = {};
+    for (const [k, field] of AUTH_FIELDS) if (a[field]) auths[host][k] = a[field];
+  }
   const runtimes: Record<string, unknown> = {};
   for (const [n, h] of Object.entries(c.runtime.runtimes)) runtimes[n] = { path: h.path, root: h.root, type: h.type };
   return stringifyToml({
@@ -210,6 +263,8 @@ export function configToToml(c: BerthConfig): string {
       registry_config_dir: c.image.registryConfigDir,
       max_concurrent_downloads: c.image.maxConcurrentDownloads,
       progress_timeout_seconds: c.image.progressTimeoutSeconds,
+      auth_file: c.image.authFile,
+      auths,
     },
     network: { cni_conf_dir: c.network.cniConfDir, cni_bin_dirs: c.network.cniBinDirs },
     streaming: { address: c.streaming.address, port: c.streaming.port },

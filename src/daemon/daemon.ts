@@ -2,7 +2,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
-import type { BerthConfig } from './config';
+import { withoutSecrets, type BerthConfig } from './config';
 import { acquirePidFile } from './pidfile';
 import { startMetricsServer } from './metrics-server';
 import { ContentStore } from '../store/content-store';
@@ -28,6 +28,7 @@ import { Runtime } from '../runtime/runtime';
 import { startAutoRemove } from '../runtime/auto-remove';
 import { VolumeStore } from '../runtime/volumes';
 import { checkLogin } from '../image/registry/login-check';
+import { configuredCredentials } from '../image/registry/config-credentials';
 import { StreamingServer } from '../streaming/server';
 
 const log = logger('berthd');
@@ -66,6 +67,7 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
     hostsDir: config.image.registryConfigDir,
     progressTimeoutMs: config.image.progressTimeoutSeconds * 1000,
     userAgent: `berth/${version}`,
+    credentials: configuredCredentials({ auths: config.image.auths, authFile: config.image.authFile }),
   });
   let runtime: Runtime | undefined;
   const images = new ImageService({
@@ -119,7 +121,7 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
   });
   const cri: CriServer = await startCriServer(
     config.listen,
-    runtimeHandlers({ version, cgroupDriver: config.runtime.cgroupDriver, verboseInfo: () => ({ config: JSON.stringify(config) }) }, rt, streaming),
+    runtimeHandlers({ version, cgroupDriver: config.runtime.cgroupDriver, verboseInfo: () => ({ config: JSON.stringify(withoutSecrets(config)) }) }, rt, streaming),
     imageHandlers(images),
     { GetContainerEvents: containerEventsStream(rt) },
     [{ definition: BerthService, handlers: handlersFor<BerthServiceHandlers>(BerthService, berth.unary, berth.streams) }],

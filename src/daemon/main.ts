@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
-import { configToToml, loadConfig } from './config';
+import { configToToml, loadConfig, withoutSecrets } from './config';
 import { parseDaemonArgs } from './flags';
 import { errorMessage } from '../util/errors';
 import { logger, setLogLevel } from '../util/log';
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   }
   const config = loadConfig(args.configFile, args.flags, args.configGiven);
   if (args.printConfig) {
-    process.stdout.write(configToToml(config));
+    process.stdout.write(configToToml(withoutSecrets(config)));
     return;
   }
   setLogLevel(config.logLevel);

@@ -35,13 +35,13 @@ class Env {
   private before!: HostSnapshot;
   readonly tmp = mkdtempSync(join(tmpdir(), 'berth-image-it-'));
 
-  static async start(opts: { registry?: RegistryOptions; hosts?: (env: Env) => string } = {}): Promise<Env> {
+  static async start(opts: { registry?: RegistryOptions; hosts?: (env: Env) => string; configToml?: (env: Env) => string } = {}): Promise<Env> {
     const e = new Env();
     e.before = snapshotHost();
     e.hostsDir = join(e.tmp, 'certs.d');
     e.registry = await startRegistry(opts.registry);
     e.writeHosts(e.registry.host, opts.hosts ? opts.hosts(e) : `server = "${e.registry.url}"\n`);
-    e.berthd = await startBerthd({ registryConfigDir: e.hostsDir });
+    e.berthd = await startBerthd({ registryConfigDir: e.hostsDir, configToml: opts.configToml?.(e) });
     return e;
   }
 
@@ -57,9 +57,9 @@ class Env {
     return p;
   }
 
-  async restart(): Promise<void> {
+  async restart(configToml?: string): Promise<void> {
     const { base, root, state } = this.berthd;
-    this.berthd = await startBerthd({ registryConfigDir: this.hostsDir, dirs: { base, root, state } });
+    this.berthd = await startBerthd({ registryConfigDir: this.hostsDir, dirs: { base, root, state }, configToml });
   }
 
   async pull(ref: string, auth?: object): Promise<string> {
@@ -215,6 +215,56 @@ async function startProxy(upstream: string, opts: ProxyOptions): Promise<Proxy> 
 }
 
 // ---- tests ----------------------------------------------------------------------------------------
+
+test('credentials from the config: an auth_file read again when it changes, [image.auths] tables; the request wins; Status hides them', async () => {
+  const pki: TestPki = makeTestPki();
+  const creds = { username: 'kube', password: 's3cret-pw' };
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  let authFile = '';
+  try {
+    await withEnv(
+      {
+        registry: { auth: creds, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert } },
+        hosts: (e) => `server = "${e.registry.url}"\nca = "${pki.caCert}"\n`,
+        configToml: (e) => {
+          authFile = join(e.tmp, 'kubelet-config.json');
+          return `[image]\nauth_file = "${authFile}"\n`;
+        },
+      },
+      async (env) => {
+        const pushed = await pushBusyboxImage(env.registry.url, 'private/cfg', { tag: 'v1', hostsDir: env.hostsDir, auth: creds });
+        const remove = (id: string) => call(env.berthd.clients.image, 'RemoveImage', { image: { image: id } });
+        const fileWith = (password: string) =>
+          writeFileSync(authFile, JSON.stringify({ auths: { [env.registry.host]: { auth: b64(`${creds.username}:${password}`) } } }));
+
+        const none = await env.pullError(pushed.reference);
+        assert.equal(none.code, Code.PERMISSION_DENIED, `no auth file yet: ${none.message}`);
+
+        fileWith(creds.password);
+        const id = await env.pull(pushed.reference);
+        assert.equal(id, pushed.image.config.descriptor.digest, 'credentials from the auth file');
+        await remove(id);
+
+        fileWith('wrong-password');
+        const wrong = await env.pullError(pushed.reference);
+        assert.equal(wrong.code, Code.PERMISSION_DENIED, `the rewritten file is used: ${wrong.message}`);
+        assert.equal(await env.pull(pushed.reference, creds), id, 'credentials in the request win over the file');
+        await remove(id);
+
+        await env.berthd.stop();
+        await env.restart(
+          `[image]\nauth_file = "${authFile}"\n[image.auths."${env.registry.host}"]\nusername = "${creds.username}"\npassword = "${creds.password}"\n`,
+        );
+        assert.equal(await env.pull(pushed.reference), id, 'a [image.auths] table wins over the (wrong) file');
+        const status = await call<object, { info: Record<string, string> }>(env.berthd.clients.runtime, 'Status', { verbose: true });
+        assert.match(status.info.config ?? '', /<redacted>/);
+        assert.doesNotMatch(JSON.stringify(status), /s3cret-pw/, 'Status does not show the password');
+      },
+    );
+  } finally {
+    pki.cleanup();
+  }
+});
 
 test('htpasswd + TLS with a test CA: right credentials pull; wrong or none are PERMISSION_DENIED', async () => {
   const pki: TestPki = makeTestPki();

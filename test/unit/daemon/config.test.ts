@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
-import { applyToml, configToToml, defaultConfig, loadConfig } from '../../../src/daemon/config';
+import { applyToml, configToToml, defaultConfig, loadConfig, withoutSecrets } from '../../../src/daemon/config';
 import { parseDaemonArgs } from '../../../src/daemon/flags';
 import { isBerthError } from '../../../src/util/errors';
 
@@ -47,11 +47,48 @@ test('bad config: unknown keys, wrong types, bad driver, malformed TOML', (t) =>
     ['[runtime]\ncgroup_driver = "cgroupv3"', /cgroup_driver/],
     ['root = ', /berth.toml/],
     ['[image]\nmax_concurrent_downloads = 0', /positive integer/],
+    ['[image.auths."r.example"]\nusername = "a"\npasword = "b"', /\[image\.auths\."r\.example"\]: unknown key "pasword"/],
+    ['[image.auths."r.example"]\npassword = "b"', /needs username/],
+    ['[image.auths]\n"r.example" = "user:pw"', /must be a table/],
+    ['[image]\nauth_file = 1', /auth_file must be a string/],
   ] as const) {
     const f = join(dir, 'berth.toml');
     writeFileSync(f, text);
     assert.throws(() => loadConfig(f, {}), (e) => isBerthError(e, 'invalid-argument') && re.test((e as Error).message), text);
   }
+});
+
+test('registry credentials: [image.auths] and auth_file; secrets redacted where the config is shown', () => {
+  const c = applyToml(
+    defaultConfig(),
+    parse(
+      [
+        '[image]',
+        'auth_file = "/var/lib/kubelet/config.json"',
+        '[image.auths."registry.example.com:5000"]',
+        'username = "alice"',
+        'password = "s3cret"',
+        '[image.auths."docker.io"]',
+        'auth = "Ym9iOnB3"',
+        '[image.auths."ghcr.io"]',
+        'identity_token = "refresh"',
+      ].join('\n'),
+    ) as Record<string, unknown>,
+  );
+  assert.equal(c.image.authFile, '/var/lib/kubelet/config.json');
+  assert.deepEqual(c.image.auths, {
+    'registry.example.com:5000': { username: 'alice', password: 's3cret' },
+    'docker.io': { auth: 'Ym9iOnB3' },
+    'ghcr.io': { identityToken: 'refresh' },
+  });
+  const shown = withoutSecrets(c);
+  assert.deepEqual(shown.image.auths['registry.example.com:5000'], { username: 'alice', password: '<redacted>' });
+  assert.equal(shown.image.auths['docker.io']!.auth, '<redacted>');
+  assert.equal(shown.image.auths['ghcr.io']!.identityToken, '<redacted>');
+  assert.doesNotMatch(JSON.stringify(shown), /s3cret|Ym9iOnB3|refresh"/);
+  assert.equal(c.image.auths['registry.example.com:5000']!.password, 's3cret', 'the config itself is not changed');
+  // Printed (unredacted) and parsed back: the same config.
+  assert.deepEqual(applyToml(defaultConfig(), parse(configToToml(c)) as Record<string, unknown>), c);
 });
 
 test('printed config parses back to the same config', () => {
