@@ -91,6 +91,11 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
     tmpDir: loadTmp,
   });
 
+  const volumes = new VolumeStore({
+    root: config.root,
+    users: () => (runtime?.containers.all() ?? []).map((c) => ({ id: c.id, hostPaths: (c.spec.config.mounts ?? []).map((m) => m.hostPath) })),
+  });
+  await volumes.load();
   runtime = await Runtime.start(
     {
       root: config.root,
@@ -103,16 +108,11 @@ export async function startDaemon(config: BerthConfig, version: string): Promise
       defaultRuntime: config.runtime.defaultRuntime,
       runtimes: config.runtime.runtimes,
     },
-    { images, snapshots },
+    { images, snapshots, volumes },
   );
   const rt = runtime;
   const streaming = new StreamingServer({ runtime: rt.streams, address: config.streaming.address, port: config.streaming.port });
   await streaming.start();
-  const volumes = new VolumeStore({
-    root: config.root,
-    users: () => rt.containers.all().map((c) => ({ id: c.id, hostPaths: (c.spec.config.mounts ?? []).map((m) => m.hostPath) })),
-  });
-  await volumes.load();
   const autoRemove = startAutoRemove(rt);
   const berth = berthHandlers(images, rt, {
     streaming,

@@ -21,6 +21,8 @@ import type { PodManager } from './pod-manager';
 import { matchesLabels } from './pod-manager';
 import type { ExitMonitor } from './exit-monitor';
 import type { RuntimeEvents } from './events';
+import type { VolumeStore } from './volumes';
+import { resolveInRoot } from '../oci/rootfs-path';
 import { containerFullName, nowNs, type ContainerRecord, type ContainerSpec, type ContainerState } from './types';
 
 const log = logger('containers');
@@ -42,6 +44,8 @@ export interface ContainerManagerDeps {
   cgroupDriver: CgroupDriver;
   host: HostFacts;
   events: RuntimeEvents;
+  /** Named volumes, for docker's copy-up of image files into an empty volume. */
+  volumes?: Pick<VolumeStore, 'volumeAt' | 'populate'>;
 }
 
 export interface ContainerFilter {
@@ -167,6 +171,7 @@ export class ContainerManager {
       mkdirSync(rec.rootfs, { recursive: true, mode: 0o755 });
       await this.deps.snapshots.prepareActive(id, image.layers.at(-1)?.chainId);
       await this.deps.snapshots.mount(id, rec.rootfs, false);
+      await this.populateVolumes(rec);
       const ns = spec.config.linux?.securityContext?.namespaceOptions;
       const target = ns?.pid === 'TARGET' && ns.targetId ? this.require(ns.targetId) : undefined;
       // Network and IPC belong to the pod; only the PID mode is the container's own choice.
@@ -246,6 +251,21 @@ export class ContainerManager {
       await recorded.catch(() => undefined);
       await this.release(rec).catch((err) => log.error({ containerId: id, err: errorMessage(err) }, 'rollback incomplete; reconcile will retry'));
       throw e;
+    }
+  }
+
+  /** Empty named volumes mounted here get the image's files at their mount path first (as docker does). */
+  private async populateVolumes(rec: ContainerRecord): Promise<void> {
+    const volumes = this.deps.volumes;
+    if (!volumes) return;
+    for (const m of rec.spec.config.mounts ?? []) {
+      const name = m.hostPath ? volumes.volumeAt(m.hostPath) : undefined;
+      if (!name) continue;
+      await volumes.populate(name, async () => {
+        const src = await resolveInRoot(rec.rootfs, m.containerPath);
+        const st = await fsp.lstat(src).catch(() => undefined);
+        return st?.isDirectory() ? src : undefined;
+      });
     }
   }
 

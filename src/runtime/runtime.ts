@@ -21,6 +21,7 @@ import { StatsCollector } from './stats';
 import { ContainerStreams } from './streams';
 import { detectCgroupMode, type CgroupMode } from './cgroup-stats';
 import type { ContainerRecord, PodRecord } from './types';
+import type { VolumeStore } from './volumes';
 
 const log = logger('runtime');
 
@@ -39,6 +40,8 @@ export interface RuntimeConfig {
 export interface RuntimeDeps {
   images: ImageService;
   snapshots: OverlaySnapshotter;
+  /** Named volumes (the berth CLI's `-v NAME:/path`): empty ones get the image's files on first mount. */
+  volumes?: VolumeStore;
 }
 
 function processAlive(pid: number | undefined, name: string): boolean {
@@ -109,6 +112,7 @@ export class Runtime {
       cgroupDriver: cfg.cgroupDriver,
       host,
       events: this.events,
+      volumes: deps.volumes,
     });
     this.containers = containers;
     this.streams = new ContainerStreams({ containers, pods: this.pods, runtime: runtimeFor });

@@ -4,7 +4,8 @@
 // the middle of a create or a remove, and is deleted at start-up.
 import { existsSync, readdirSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
-import { join, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
+import { copyTree } from './copy-tree';
 import { RecordStore } from '../store/record-store';
 import { errorMessage, failedPrecondition, invalidArgument, notFound } from '../util/errors';
 import { logger } from '../util/log';
@@ -19,9 +20,11 @@ export interface VolumeRecord {
   /** RFC 3339. */
   createdAt: string;
   labels: Record<string, string>;
+  /** Set while an image's files are copied in: a copy cut short is emptied and done again. */
+  copying?: boolean;
 }
 
-export interface VolumeInfo extends VolumeRecord {
+export interface VolumeInfo extends Omit<VolumeRecord, 'copying'> {
   /** The host directory containers mount. */
   mountpoint: string;
   /** Containers (any state) with a mount of the volume or of something inside it. */
@@ -93,7 +96,39 @@ export class VolumeStore {
     for (const u of this.opts.users()) {
       if (u.hostPaths.some((p) => p === mp || p.startsWith(mp + sep))) usedBy.push(u.id);
     }
-    return { ...rec, labels: { ...rec.labels }, mountpoint: mp, usedBy };
+    const { copying: _copying, ...shown } = rec;
+    return { ...shown, labels: { ...rec.labels }, mountpoint: mp, usedBy };
+  }
+
+  /** The volume whose mount point `hostPath` is, if any. */
+  volumeAt(hostPath: string): string | undefined {
+    const parts = relative(this.dir, hostPath).split(sep);
+    return parts.length === 2 && parts[1] === '_data' && this.volumes.has(parts[0]!) ? parts[0] : undefined;
+  }
+
+  /**
+   * docker's copy-up: when an empty named volume is mounted, the image's files at the mount path
+   * (`source()`: a directory in the container's rootfs, or undefined) are copied into it first.
+   * Returns whether anything was copied. A copy a crash or error cut short is redone from empty.
+   */
+  populate(name: string, source: () => Promise<string | undefined>): Promise<boolean> {
+    return this.serial(name, async () => {
+      const rec = this.volumes.get(name);
+      if (!rec) throw notFound(`no such volume: ${name}`, { volume: name });
+      const mp = this.mountpoint(rec.name);
+      if (rec.copying) {
+        for (const entry of await fsp.readdir(mp)) await fsp.rm(join(mp, entry), { recursive: true, force: true });
+      } else if ((await fsp.readdir(mp)).length > 0) return false;
+      const src = await source();
+      if (!src) return false;
+      await this.records.put(name, { ...rec, copying: true });
+      rec.copying = true;
+      await copyTree(src, mp);
+      delete rec.copying;
+      await this.records.put(name, rec);
+      log.info({ volume: name, source: src }, 'volume populated from the image');
+      return true;
+    });
   }
 
   /** Creates the volume, or returns the existing one unchanged (its labels stay as they were). */

@@ -3,7 +3,7 @@
 // container exits, also across a berthd restart), and named volumes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { runBerthCli, type CliResult } from '../helpers/cli';
@@ -189,6 +189,30 @@ describe('berth CLI: exec overrides, run --rm -d, named volumes', { timeout: 600
     const badInspect = await berth(['volume', 'inspect', vol]);
     assert.equal(badInspect.code, 1);
     assert.deepEqual(readdirSync(join(env.berthd.root, 'volumes')), []);
+  });
+
+  it('an empty named volume gets the image files at its mount path on first use (docker copy-up), once', async () => {
+    const etc = `ce${tag}`;
+    const home = `ch${tag}`;
+    const none = `cn${tag}`;
+    const first = await berth([
+      'run', '--rm', '--network', 'host', '-v', `${etc}:/etc`, '-v', `${home}:/home/app`, '-v', `${none}:/nothing-here`, env.image,
+      'sh', '-c', 'grep -c "^root:" /etc/passwd; echo mine > /etc/added; stat -c %u:%g /home/app; ls -A /nothing-here | wc -l',
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(first.stdout.trim().split('\n'), ['1', `${APP_UID}:${APP_GID}`, '0'], 'the image\'s /etc and /home/app owner are in the new volumes');
+    const mp = (v: string) => join(env.berthd.root, 'volumes', v, '_data');
+    assert.match(readFileSync(join(mp(etc), 'passwd'), 'utf8'), /^root:/);
+    assert.equal(readFileSync(join(mp(etc), 'added'), 'utf8'), 'mine\n');
+    assert.equal(statSync(mp(home)).uid, APP_UID);
+    assert.deepEqual(readdirSync(mp(none)), [], 'nothing at the path in the image: the volume stays empty');
+
+    // A volume with data is not copied into again: what was removed stays removed.
+    rmSync(join(mp(etc), 'passwd'));
+    const second = await berth(['run', '--rm', '--network', 'host', '-v', `${etc}:/etc`, env.image, 'sh', '-c', 'test -e /etc/passwd && echo back || echo gone; cat /etc/added']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout, 'gone\nmine\n');
+    assert.equal((await ok(['volume', 'rm', etc, home, none])).stdout, `${etc}\n${home}\n${none}\n`);
   });
 
   it('system prune --volumes removes volumes no container mounts', async () => {

@@ -1,7 +1,7 @@
 // VolumeStore: records and directories, idempotent create, in-use refusal, crash leftovers, prune.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VolumeStore, type MountUser } from '../../../src/runtime/volumes';
@@ -79,5 +79,54 @@ describe('VolumeStore', () => {
     assert.deepEqual(reloaded.list().map((x) => x.name), ['kept']);
     assert.equal(existsSync(join(root, 'volumes', 'halfmade')), false);
     assert.ok(existsSync(join(root, 'volumes', 'kept', '_data')));
+  });
+
+  it('volumeAt names the volume whose mount point a path is', async () => {
+    const root = newRoot();
+    const s = await open(root);
+    const v = await s.create('vat');
+    assert.equal(s.volumeAt(v.mountpoint), 'vat');
+    assert.equal(s.volumeAt(join(v.mountpoint, 'sub')), undefined, 'a path inside it is a plain bind mount');
+    assert.equal(s.volumeAt(join(root, 'volumes', 'missing', '_data')), undefined);
+    assert.equal(s.volumeAt('/etc'), undefined);
+  });
+
+  it('populate copies the image directory into an empty volume once, owners and links kept; a cut-short copy is redone', async () => {
+    const root = newRoot();
+    const s = await open(root);
+    const v = await s.create('pop');
+    const src = join(root, 'image-dir');
+    mkdirSync(join(src, 'sub'), { recursive: true });
+    writeFileSync(join(src, 'sub', 'conf'), 'from the image\n');
+    symlinkSync('/etc/shadow', join(src, 'link'));
+    chownSync(src, 999, 998);
+    chownSync(join(src, 'sub', 'conf'), 1234, 1235);
+    chmodSync(src, 0o750);
+
+    assert.equal(await s.populate('pop', async () => undefined), false, 'nothing at the mount path: nothing copied');
+    assert.deepEqual(readdirSync(v.mountpoint), []);
+
+    assert.equal(await s.populate('pop', async () => src), true);
+    assert.equal(readFileSync(join(v.mountpoint, 'sub', 'conf'), 'utf8'), 'from the image\n');
+    assert.equal(statSync(join(v.mountpoint, 'sub', 'conf')).uid, 1234);
+    assert.equal(readlinkSync(join(v.mountpoint, 'link')), '/etc/shadow', 'symlinks are copied, not followed');
+    assert.ok(lstatSync(join(v.mountpoint, 'link')).isSymbolicLink());
+    const top = statSync(v.mountpoint);
+    assert.deepEqual([top.uid, top.gid, top.mode & 0o7777], [999, 998, 0o750], 'the mount point takes the image directory\'s owner and mode');
+    assert.equal(JSON.stringify(s.get('pop')).includes('copying'), false);
+
+    writeFileSync(join(v.mountpoint, 'sub', 'conf'), 'changed by a container\n');
+    assert.equal(await s.populate('pop', async () => src), false, 'a volume with data is never copied over');
+    assert.equal(readFileSync(join(v.mountpoint, 'sub', 'conf'), 'utf8'), 'changed by a container\n');
+
+    // A crash during a copy: the record says copying, the directory holds part of it.
+    const v2 = await s.create('cut');
+    writeFileSync(join(root, 'meta', 'volumes', 'cut.json'), JSON.stringify({ name: 'cut', createdAt: v2.createdAt, labels: {}, copying: true }));
+    writeFileSync(join(v2.mountpoint, 'partial'), 'x');
+    const reopened = await open(root);
+    assert.equal(await reopened.populate('cut', async () => src), true);
+    assert.deepEqual(readdirSync(v2.mountpoint).sort(), ['link', 'sub']);
+    assert.equal(JSON.parse(readFileSync(join(root, 'meta', 'volumes', 'cut.json'), 'utf8')).copying, undefined);
+    await assert.rejects(s.populate('nope', async () => src), (e) => isBerthError(e, 'not-found'));
   });
 });
