@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { invalidArgument } from '../util/errors';
+import type { ConfiguredAuth } from '../image/registry/config-credentials';
 
 export interface RuntimeHandlerConfig {
   /** OCI runtime binary. */
@@ -10,14 +11,6 @@ export interface RuntimeHandlerConfig {
   root: string;
   /** Only "oci" runtimes are driven today. */
   type: 'oci';
-}
-
-export interface RegistryAuthConfig {
-  username?: string;
-  password?: string;
-  /** base64("user:password") */
-  auth?: string;
-  identityToken?: string;
 }
 
 export interface BerthConfig {
@@ -33,7 +26,7 @@ export interface BerthConfig {
     /** docker config.json with registry credentials (e.g. the kubelet's); empty: none. */
     authFile: string;
     /** Registry credentials by host, for pulls whose request carries none (win over authFile). */
-    auths: Record<string, RegistryAuthConfig>;
+    auths: Record<string, ConfiguredAuth>;
   };
   network: {
     cniConfDir: string;
@@ -122,7 +115,7 @@ function strList(t: Toml, key: string, dflt: string[], where: string): string[] 
 }
 
 /** `[image.auths."<host>"]` keys and the fields they fill. */
-const AUTH_FIELDS: Array<[string, keyof RegistryAuthConfig]> = [
+const AUTH_FIELDS: Array<[string, keyof ConfiguredAuth]> = [
   ['username', 'username'],
   ['password', 'password'],
   ['auth', 'auth'],
@@ -150,7 +143,7 @@ export function applyToml(base: BerthConfig, doc: Toml, file = 'config'): BerthC
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidArgument(`${where} must be a table`);
     const t = raw as Toml;
     for (const k of Object.keys(t)) if (!AUTH_KEYS.has(k)) throw invalidArgument(`${where}: unknown key "${k}"`);
-    const a: RegistryAuthConfig = {};
+    const a: ConfiguredAuth = {};
     for (const [k, field] of AUTH_FIELDS) {
       const v = str(t, k, '', where);
       if (v) a[field] = v;

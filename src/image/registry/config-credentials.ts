@@ -10,15 +10,8 @@ import { loginRegistryHost } from './login-check';
 
 const log = logger('registry-credentials');
 
-/** One registry's credentials as configured (the fields docker's config.json uses, too). */
-export interface ConfiguredAuth {
-  username?: string;
-  password?: string;
-  /** base64("user:password") */
-  auth?: string;
-  /** OAuth2 refresh token (docker's "identitytoken"). */
-  identityToken?: string;
-}
+/** One registry's credentials as configured (the fields docker's config.json has, too). */
+export type ConfiguredAuth = Pick<Credentials, 'username' | 'password' | 'auth' | 'identityToken'>;
 
 export interface ConfiguredCredentialsOptions {
   /** Keyed by registry host (`registry.example.com:5000`); docker.io's other names and URLs are accepted. */
