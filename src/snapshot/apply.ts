@@ -23,12 +23,10 @@ import {
   lstatSync,
   lutimesSync,
   mkdirSync,
-  openSync,
   readlinkSync,
   rmSync,
   symlinkSync,
   unlinkSync,
-  writeSync,
   type Stats,
 } from 'node:fs';
 import { open as openCb, write as writeCb } from 'node:fs';
@@ -266,7 +264,7 @@ class LayerWriter {
         break;
       case 'symlink':
         stream.resume();
-        this.symlink(h, rel, xattrs);
+        await this.symlink(h, rel, xattrs);
         break;
       case 'link':
         stream.resume();
@@ -276,7 +274,7 @@ class LayerWriter {
       case 'block-device':
       case 'fifo':
         stream.resume();
-        this.special(h, rel, xattrs);
+        await this.special(h, rel, xattrs);
         break;
       default:
         stream.resume();
@@ -391,18 +389,7 @@ class LayerWriter {
    * Runs a create call that fails with EEXIST if something is at `real`; on EEXIST removes it and
    * retries once. Cheaper than an lstat before every create (most paths are new).
    */
-  private createExclusive<T>(real: string, create: () => T): T {
-    try {
-      return create();
-    } catch (e) {
-      if (!isErrno(e, 'EEXIST')) throw e;
-    }
-    this.clear(real, false);
-    return create();
-  }
-
-  /** createExclusive for a create that runs off the event loop. */
-  private async createExclusiveAsync<T>(real: string, create: () => Promise<T>): Promise<T> {
+  private async createExclusive<T>(real: string, create: () => T | Promise<T>): Promise<T> {
     try {
       return await create();
     } catch (e) {
@@ -466,7 +453,7 @@ class LayerWriter {
     // The body may fail (a truncated layer) while the file is being opened: hold the error for later.
     let failed: Error | undefined;
     stream.on('error', (e) => (failed ??= e));
-    const fd = await this.createExclusiveAsync(real, () => openAsync(p, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600));
+    const fd = await this.createExclusive(real, () => openAsync(p, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600));
     try {
       for await (const chunk of stream) {
         let off = 0;
@@ -485,12 +472,12 @@ class LayerWriter {
     }
   }
 
-  private symlink(h: EntryHeader, rel: string, xattrs: Map<string, Buffer>): void {
+  private async symlink(h: EntryHeader, rel: string, xattrs: Map<string, Buffer>): Promise<void> {
     if (!h.linkname) throw this.refuse(h, 'symlink without a target');
     const real = this.target(h, rel);
     const p = this.abs(real);
     const to = h.linkname;
-    this.createExclusive(real, () => symlinkSync(to, p)); // only data; never followed while extracting
+    await this.createExclusive(real, () => symlinkSync(to, p)); // only data; never followed while extracting
     lchownSync(p, this.uid(h), this.gid(h));
     this.setXattrs(h, p, xattrs, false);
     const t = this.times(h);
@@ -524,11 +511,11 @@ class LayerWriter {
     linkSync(targetPath, this.abs(real));
   }
 
-  private special(h: EntryHeader, rel: string, xattrs: Map<string, Buffer>): void {
+  private async special(h: EntryHeader, rel: string, xattrs: Map<string, Buffer>): Promise<void> {
     const real = this.target(h, rel);
     const p = this.abs(real);
     const type = h.type === 'character-device' ? 'char' : h.type === 'block-device' ? 'block' : 'fifo';
-    this.createExclusive(real, () => mknod(p, type, 0o600, h.devmajor ?? 0, h.devminor ?? 0));
+    await this.createExclusive(real, () => mknod(p, type, 0o600, h.devmajor ?? 0, h.devminor ?? 0));
     lchownSync(p, this.uid(h), this.gid(h));
     chmodSync(p, (h.mode ?? 0o644) & 0o7777); // mknod's mode is masked by umask; set it exactly
     this.setXattrs(h, p, xattrs, false);
