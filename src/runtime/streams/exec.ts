@@ -103,7 +103,7 @@ async function execTty(runtime: OciRuntime, containerId: string, req: ExecReques
   const sizes = io.resize?.[Symbol.asyncIterator]();
   let first: Promise<IteratorResult<TerminalSize>> | undefined = sizes?.next();
   if (first) {
-    const r = await Promise.race([first, delay(FIRST_SIZE_WAIT_MS).then(() => undefined)]);
+    const r = await Promise.race([first, firstSizeWait()]);
     if (r) {
       first = undefined;
       if (!r.done && r.value.width > 0 && r.value.height > 0) setWinsize(master, r.value.height, r.value.width);
@@ -157,9 +157,16 @@ async function execTty(runtime: OciRuntime, containerId: string, req: ExecReques
   }
 }
 
-const FIRST_SIZE_WAIT_MS = 300;
+/** Clients send their size right after connecting; only one that never does waits this long. */
+const FIRST_SIZE_WAIT_MS = 1000;
 
-const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/**
+ * The wait for the first size. When the timer fires, I/O that arrived meanwhile is read first
+ * (setImmediate runs after the poll phase): after the event loop was busy for longer than the wait,
+ * the timer would otherwise win over a size already waiting on the socket.
+ */
+const firstSizeWait = () =>
+  new Promise<undefined>((r) => setTimeout(() => setImmediate(() => r(undefined)), FIRST_SIZE_WAIT_MS));
 
 /** Apply sizes as they come (starting with a first one still pending, if any). */
 async function applyResizes(
