@@ -7,6 +7,7 @@ import type { CapabilityArgs, PortMapping } from './cni-protocol';
 import { podIPs, type CniResult } from './cni-result';
 import { CniDriver } from './cni';
 import { listPinned, unpinNamespaces, type PinnedNamespaces } from './namespaces';
+import { KeyedSerial } from '../util/keyed-serial';
 
 const log = logger('pod-network');
 
@@ -74,22 +75,11 @@ export class PodNetwork {
   readonly driver: CniDriver;
   private readonly ifName: string;
   // The CNI spec forbids concurrent operations on one container; serialize per pod.
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedSerial();
 
   constructor(private readonly opts: PodNetworkOptions) {
     this.driver = new CniDriver({ binDirs: opts.binDirs, stateDir: opts.stateDir, timeoutMs: opts.timeoutMs });
     this.ifName = opts.ifName ?? 'eth0';
-  }
-
-  private withPodLock<T>(podId: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(podId) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const settled = next.catch(() => undefined);
-    this.locks.set(podId, settled);
-    void settled.then(() => {
-      if (this.locks.get(podId) === settled) this.locks.delete(podId);
-    });
-    return next;
   }
 
   async setUpPodNetwork(
@@ -109,7 +99,7 @@ export class PodNetwork {
     const capabilityArgs: CapabilityArgs = { ...extraCapabilities };
     const pm = toCniPortMappings(portMappings);
     if (pm.length) capabilityArgs.portMappings = pm;
-    return this.withPodLock(podId, async () => {
+    return this.locks.run(podId, async () => {
       const result = await this.driver.add(net, {
         containerId: podId,
         netnsPath: netns,
@@ -128,7 +118,7 @@ export class PodNetwork {
 
   /** Detach the pod; fine if it was never attached or its netns is already gone. */
   tearDownPodNetwork(podId: string): Promise<void> {
-    return this.withPodLock(podId, () => this.driver.del(podId));
+    return this.locks.run(podId, () => this.driver.del(podId));
   }
 
   /** The recorded network state of a pod (e.g. for PodSandboxStatus after a restart). */
@@ -139,7 +129,7 @@ export class PodNetwork {
   }
 
   checkPodNetwork(podId: string): Promise<void> {
-    return this.withPodLock(podId, () => this.driver.check(podId));
+    return this.locks.run(podId, () => this.driver.check(podId));
   }
 
   /**
@@ -154,7 +144,7 @@ export class PodNetwork {
     for (const id of await this.driver.attachedIds()) {
       if (known.has(id)) continue;
       try {
-        await this.withPodLock(id, () => this.driver.del(id));
+        await this.locks.run(id, () => this.driver.del(id));
         report.detached.push(id);
       } catch (e) {
         report.failures.push({ podId: id, error: (e as Error).message });

@@ -271,10 +271,7 @@ export class ContainerManager {
 
   /** Undo everything a container holds: runtime state, rootfs mount, snapshot, files, record. Idempotent. */
   async release(rec: ContainerRecord): Promise<void> {
-    const runtime = this.deps.runtime(rec.runtimeHandler);
-    await runtime.delete(rec.id, true).catch((e) => {
-      if (!isBerthError(e, 'not-found')) throw e;
-    });
+    await this.deleteRuntimeContainer(rec);
     if (existsSync(rec.rootfs)) await this.deps.snapshots.unmount(rec.rootfs).catch(() => undefined);
     if (await this.deps.snapshots.exists(rec.id)) await this.deps.snapshots.remove(rec.id);
     await removeAttachLink(this.socketDir, rec.id);
@@ -285,8 +282,8 @@ export class ContainerManager {
     await this.deps.records.delete(rec.id);
   }
 
-  /** Kills and deletes the runtime container of a record whose conmon is gone (its rootfs and record stay). */
-  async endUnmonitored(rec: ContainerRecord): Promise<void> {
+  /** Kills and deletes the record's runtime container, if there is one (its rootfs and record stay). */
+  async deleteRuntimeContainer(rec: ContainerRecord): Promise<void> {
     await this.deps.runtime(rec.runtimeHandler).delete(rec.id, true).catch((e) => {
       if (!isBerthError(e, 'not-found')) throw e;
     });

@@ -168,7 +168,7 @@ export class Runtime {
           // Its processes may outlive their monitor; nobody would collect their exit or output, and
           // a restart by the kubelet would run a second copy beside them: they are ended now, and
           // the exit is recorded as containerd records a lost one (255, reason Unknown).
-          await guard(`container ${c.id} (unmonitored)`, () => this.containers.endUnmonitored(c));
+          await guard(`container ${c.id} (unmonitored)`, () => this.containers.deleteRuntimeContainer(c));
           this.containers.onExit(c.id, 255);
           c.reason = 'Unknown';
           c.message = 'conmon exited while berthd was not running; the exit code is unknown';

@@ -9,6 +9,7 @@ import { copyTree } from './copy-tree';
 import { RecordStore } from '../store/record-store';
 import { errorMessage, failedPrecondition, invalidArgument, notFound } from '../util/errors';
 import { logger } from '../util/log';
+import { KeyedSerial } from '../util/keyed-serial';
 
 const log = logger('volumes');
 
@@ -49,7 +50,7 @@ export class VolumeStore {
   private readonly records: RecordStore<VolumeRecord>;
   private readonly volumes = new Map<string, VolumeRecord>();
   /** Creates and removes of one name run one after the other. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedSerial();
 
   constructor(private readonly opts: VolumeStoreOptions) {
     this.dir = join(opts.root, 'volumes');
@@ -79,16 +80,6 @@ export class VolumeStore {
     }
   }
 
-  private serial<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(name) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.locks.set(name, tail);
-    void tail.then(() => {
-      if (this.locks.get(name) === tail) this.locks.delete(name);
-    });
-    return next;
-  }
 
   private info(rec: VolumeRecord): VolumeInfo {
     const mp = this.mountpoint(rec.name);
@@ -112,7 +103,7 @@ export class VolumeStore {
    * Returns whether anything was copied. A copy a crash or error cut short is redone from empty.
    */
   populate(name: string, source: () => Promise<string | undefined>): Promise<boolean> {
-    return this.serial(name, async () => {
+    return this.locks.run(name, async () => {
       const rec = this.volumes.get(name);
       if (!rec) throw notFound(`no such volume: ${name}`, { volume: name });
       const mp = this.mountpoint(rec.name);
@@ -121,8 +112,8 @@ export class VolumeStore {
       } else if ((await fsp.readdir(mp)).length > 0) return false;
       const src = await source();
       if (!src) return false;
-      await this.records.put(name, { ...rec, copying: true });
       rec.copying = true;
+      await this.records.put(name, rec);
       await copyTree(src, mp);
       delete rec.copying;
       await this.records.put(name, rec);
@@ -134,7 +125,7 @@ export class VolumeStore {
   /** Creates the volume, or returns the existing one unchanged (its labels stay as they were). */
   create(name: string, labels: Record<string, string> = {}): Promise<VolumeInfo> {
     this.checkName(name);
-    return this.serial(name, async () => {
+    return this.locks.run(name, async () => {
       const existing = this.volumes.get(name);
       if (existing) return this.info(existing);
       // Directory first: a record always names a directory that exists.
@@ -162,7 +153,7 @@ export class VolumeStore {
    * docker does; `force` only makes a missing volume no error. Returns whether one was removed.
    */
   remove(name: string, force = false): Promise<boolean> {
-    return this.serial(name, async () => {
+    return this.locks.run(name, async () => {
       const rec = this.volumes.get(name);
       if (!rec) {
         if (force) return false;
