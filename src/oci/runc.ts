@@ -115,7 +115,7 @@ export class OciRuntime {
     const pidFile = join(tmpdir(), `berth-exec-${tag}.pid`);
     const logFile = join(tmpdir(), `berth-exec-${tag}.log`);
     const limit = opts.maxOutputBytes ?? 16 << 20;
-    const proc = execProcessArgs(id, args, false, opts.process, tag);
+    const proc = execProcessArgs(id, args, { tty: false, process: opts.process }, tag);
     const argv = [...this.globalArgs(), `--log=${logFile}`, '--log-format=json', 'exec', '--pid-file', pidFile, ...proc.argv];
     const ctx = { runtime: this.path, command: 'exec', container: id };
     try {
@@ -172,7 +172,7 @@ export class OciRuntime {
     const tag = `${id.slice(0, 32)}-${randomBytes(6).toString('hex')}`;
     const pidFile = join(tmpdir(), `berth-exec-${tag}.pid`);
     const logFile = join(tmpdir(), `berth-exec-${tag}.log`);
-    const proc = execProcessArgs(id, args, opts.tty, opts.process, tag);
+    const proc = execProcessArgs(id, args, opts, tag);
     const argv = [...this.globalArgs(), `--log=${logFile}`, '--log-format=json', 'exec', ...(opts.tty ? ['--tty'] : []), '--pid-file', pidFile, ...proc.argv];
     const ctx = { runtime: this.path, command: 'exec', container: id };
     // Own session and process group: berthd's signals never reach it, and it can be killed as a group.
@@ -260,14 +260,21 @@ function processOverrideArgs(o: ExecProcessOverrides | undefined): string[] {
 }
 
 /** The full process spec for `runc exec --process`: the container's, with the overrides applied. */
-export function execProcessSpec(base: OciProcess, args: string[], tty: boolean, o: ExecProcessOverrides): OciProcess {
+export function execProcessSpec(
+  base: OciProcess,
+  args: string[],
+  tty: boolean,
+  o: ExecProcessOverrides,
+  consoleSize?: OciProcess['consoleSize'],
+): OciProcess {
   const [uid, gid] = (o.user ?? `${base.user.uid}:${base.user.gid}`).split(':').map(Number);
   const keyOf = (e: string) => e.slice(0, e.indexOf('='));
   const overridden = new Set((o.env ?? []).map(keyOf));
-  const { consoleSize: _consoleSize, ...rest } = base as OciProcess & { consoleSize?: unknown };
+  const { consoleSize: _containers, ...rest } = base;
   return {
     ...rest,
     terminal: tty,
+    ...(tty && consoleSize ? { consoleSize } : {}),
     args,
     user: { ...base.user, uid: uid!, gid: gid ?? uid!, additionalGids: o.additionalGids ?? base.user.additionalGids },
     cwd: o.cwd ?? base.cwd,
@@ -276,10 +283,16 @@ export function execProcessSpec(base: OciProcess, args: string[], tty: boolean, 
 }
 
 /** runc exec arguments for the process: a spec file (returned for removal) or flags plus args. */
-function execProcessArgs(id: string, args: string[], tty: boolean, o: ExecProcessOverrides | undefined, tag: string): { argv: string[]; file?: string } {
+function execProcessArgs(
+  id: string,
+  args: string[],
+  opts: { tty: boolean; process?: ExecProcessOverrides; consoleSize?: OciProcess['consoleSize'] },
+  tag: string,
+): { argv: string[]; file?: string } {
+  const o = opts.process;
   if (!o?.base) return { argv: [...processOverrideArgs(o), id, ...args] };
   const file = join(tmpdir(), `berth-exec-${tag}.process.json`);
-  writeFileSync(file, JSON.stringify(execProcessSpec(o.base, args, tty, o)), { mode: 0o600 });
+  writeFileSync(file, JSON.stringify(execProcessSpec(o.base, args, opts.tty, o, opts.consoleSize)), { mode: 0o600 });
   return { argv: ['--process', file, id], file };
 }
 
@@ -288,7 +301,10 @@ export interface ExecStreamingOptions {
   tty: boolean;
   /** runc's stdin, stdout, stderr (child_process stdio). */
   stdio: StdioOptions;
+  /** With `process.base`: the exec'd process runs from a full spec (needed for consoleSize). */
   process?: ExecProcessOverrides;
+  /** The terminal size the process starts with (tty only; takes effect with `process.base`). */
+  consoleSize?: OciProcess['consoleSize'];
 }
 
 export interface ExecProcess {

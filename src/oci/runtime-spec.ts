@@ -15,6 +15,8 @@ export interface OciSpec {
 
 export interface OciProcess {
   terminal?: boolean;
+  /** The terminal's size when the process starts (runc sets it before exec). */
+  consoleSize?: { height: number; width: number };
   user: OciUser;
   args: string[];
   env: string[];

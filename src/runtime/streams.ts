@@ -42,7 +42,9 @@ export class ContainerStreams implements StreamingRuntime {
 
   async exec(req: ExecRequest, io: ExecIO): Promise<{ exitCode: number }> {
     const rec = this.running(req.containerId);
-    return streamExec(this.deps.runtime(rec.runtimeHandler), rec.id, req, io);
+    // A terminal exec runs from a full process spec, so its first size is set before it starts.
+    const process = req.tty && !req.process?.base ? { ...req.process, base: await readBundleProcess(rec.bundle, rec.id) } : req.process;
+    return streamExec(this.deps.runtime(rec.runtimeHandler), rec.id, { ...req, process }, io);
   }
 
   /**

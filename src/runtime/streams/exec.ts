@@ -98,20 +98,24 @@ function feedStdin(stdin: Readable, to: Writable, proc: ExecProcess): void {
 async function execTty(runtime: OciRuntime, containerId: string, req: ExecRequest, io: ExecIO): Promise<{ exitCode: number }> {
   const ctx = { containerId, cmd: req.cmd };
   const { master, slave } = openPty();
-  // runc gives the container's terminal the size of ours when it starts: wait (briefly) for the
-  // client's first size, or a command like `stty size` can see 0x0.
+  // The process starts with the client's first size (runc sets the process spec's consoleSize
+  // before exec): wait (briefly) for it, or a command like `stty size` can see 0x0.
   const sizes = io.resize?.[Symbol.asyncIterator]();
   let first: Promise<IteratorResult<TerminalSize>> | undefined = sizes?.next();
+  let consoleSize: { height: number; width: number } | undefined;
   if (first) {
     const r = await Promise.race([first, firstSizeWait()]);
     if (r) {
       first = undefined;
-      if (!r.done && r.value.width > 0 && r.value.height > 0) setWinsize(master, r.value.height, r.value.width);
+      if (!r.done && r.value.width > 0 && r.value.height > 0) {
+        consoleSize = { height: r.value.height, width: r.value.width };
+        setWinsize(master, r.value.height, r.value.width);
+      }
     }
   }
   let proc: ExecProcess;
   try {
-    proc = runtime.execStreaming(containerId, req.cmd, { tty: true, stdio: [slave, slave, slave], process: req.process });
+    proc = runtime.execStreaming(containerId, req.cmd, { tty: true, stdio: [slave, slave, slave], process: req.process, consoleSize });
   } catch (e) {
     closeSync(master);
     throw e;

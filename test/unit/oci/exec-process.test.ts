@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { execProcessSpec } from '../../../src/oci/runc';
 import type { OciProcess } from '../../../src/oci/runtime-spec';
 
-const base: OciProcess & { consoleSize?: unknown } = {
+const base: OciProcess = {
   terminal: false,
   user: { uid: 0, gid: 0, additionalGids: [0, 10] },
   args: ['sleep', '1000'],
@@ -32,4 +32,9 @@ test("without overrides the container's user and groups stay", () => {
   assert.deepEqual(p.user, base.user);
   assert.deepEqual(p.env, base.env);
   assert.equal(p.cwd, '/');
+});
+
+test("a terminal exec starts with the client's size; a non-terminal one gets none", () => {
+  assert.deepEqual(execProcessSpec(base, ['sh'], true, { base }, { height: 30, width: 100 }).consoleSize, { height: 30, width: 100 });
+  assert.equal('consoleSize' in execProcessSpec(base, ['sh'], false, { base }, { height: 30, width: 100 }), false);
 });
